@@ -1,0 +1,102 @@
+# nook: one hand-written Makefile. `make` builds ./nook; see README.md for the rest.
+
+CC        ?= cc
+PREFIX    ?= /usr/local
+BUILD     ?= build
+PYTHON    := /usr/bin/python3
+
+WARN   := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+          -Wmissing-prototypes -Wpointer-arith -Wundef -Wwrite-strings
+PKGS   := json-c libseccomp libarchive
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# Debian packages the build and the tests need (checked by `make deps`).
+DEB_BUILD := build-essential pkg-config libjson-c-dev libseccomp-dev libarchive-dev \
+             libcmocka-dev busybox-static
+DEB_TEST  := python3-pytest python3-pexpect tmux clang
+DEB_PKGS  := $(DEB_BUILD) $(DEB_TEST)
+
+ENGINE_SRC := $(wildcard core/*.c) $(wildcard net/*.c)
+TUI_SRC    := $(wildcard tui/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+PROBE_SRC  := $(wildcard tests/probe/*.c)
+
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+TUI_OBJ    := $(TUI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+PROBE_BIN  := $(PROBE_SRC:tests/probe/%.c=$(BUILD)/probe/%)
+
+.PHONY: all deps run check unit unit-asan integration probes install clean lint asan fuzz bench
+
+all: nook
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libnook.a: $(ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+nook: $(TUI_OBJ) $(BUILD)/libnook.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TUI_OBJ) $(BUILD)/libnook.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnook.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libnook.a $(LDLIBS) -lcmocka
+
+# Probes run inside sandboxes: static, so they need nothing from the image.
+$(BUILD)/probe/%: tests/probe/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -static -o $@ $<
+
+probes: $(PROBE_BIN)
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q '^install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "missing packages; run as root: apt-get install -y $$missing"; exit 1; fi; \
+	echo "installing: $$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing
+
+run: deps nook
+	./nook run -it --rm busybox
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
+
+# The unit tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+unit-asan:
+	$(MAKE) --no-print-directory BUILD=build-asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" unit
+
+asan: unit-asan
+
+integration: nook probes
+	NOOK_BIN=$(CURDIR)/nook NOOK_PROBES=$(CURDIR)/$(BUILD)/probe \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+check: deps nook probes
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory integration
+
+install: nook
+	install -D -m 0755 nook $(DESTDIR)$(PREFIX)/bin/nook
+
+lint:
+	@! grep -nE '\bsprintf\(' core/*.c net/*.c tui/*.c 2>/dev/null
+	@! grep -nE '\b(system|popen)\(' core/*.c net/*.c 2>/dev/null
+	@! grep -nE '\bexit\(' core/*.c net/*.c 2>/dev/null
+	@! grep -nE '"/(sys|proc)/' tui/*.c 2>/dev/null
+	@echo lint ok
+
+clean:
+	rm -rf $(BUILD) build-asan nook
+
+-include $(ENGINE_OBJ:.o=.d) $(TUI_OBJ:.o=.d)

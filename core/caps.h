@@ -1,0 +1,26 @@
+/* Capabilities by name, and dropping a process to a chosen set. */
+#ifndef NOOK_CAPS_H
+#define NOOK_CAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Docker's default set: what a container keeps unless told otherwise. */
+extern const char *const nk_caps_default[];
+
+/* "CAP_SYS_ADMIN" or "SYS_ADMIN" (any case) -> bit number, or -1. */
+int nk_cap_from_name(const char *name);
+const char *nk_cap_name(int cap); /* "CAP_SYS_ADMIN"; NULL when unknown */
+int nk_cap_last(void);            /* highest capability the running kernel knows */
+
+/* Render a mask as "CAP_A,CAP_B" into buf. */
+void nk_caps_format(uint64_t mask, char *buf, size_t size);
+
+/* Cut the bounding set to `bounding`, clear ambient, set effective/permitted/inheritable.
+ * Run in the container after every privileged set-up step. */
+int nk_caps_apply(uint64_t bounding, uint64_t effective, uint64_t permitted, uint64_t inheritable,
+		  struct nk_err *err) NK_MUST_CHECK;
+
+#endif

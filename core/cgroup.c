@@ -1,0 +1,41 @@
+/* Per-instance cgroups: pick the backend for this host's layout. */
+#include "cgroup.h"
+
+#include <errno.h>
+#include <linux/magic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int nk_cgroup_init(struct nk_cgroup *cg, const char *instance, struct nk_err *err)
+{
+	memset(cg, 0, sizeof(*cg));
+	const char *mnt = getenv("NOOK_CGROUP_ROOT");
+	if (!mnt || !*mnt)
+		mnt = "/sys/fs/cgroup";
+	if (nk_fmt(cg->mount, sizeof(cg->mount), "%s", mnt) < 0 ||
+	    nk_fmt(cg->relpath, sizeof(cg->relpath), "nook/%s", instance) < 0)
+		return nk_err_msg(err, ENAMETOOLONG, "cgroup path too long for %s", instance);
+	struct statfs fs;
+	if (statfs(cg->mount, &fs) < 0)
+		return nk_err_set(err, errno, "cannot find the cgroup file system at %s", cg->mount);
+	cg->ops = fs.f_type == CGROUP2_SUPER_MAGIC ? &nk_cgroup_v2_ops : &nk_cgroup_v1_ops;
+	return 0;
+}
+
+int nk_cgroup_cleanup(struct nk_cgroup *cg, struct nk_err *err)
+{
+	/* Processes take a moment to leave after SIGKILL; retry the removal briefly. */
+	int r = 0;
+	for (int attempt = 0; attempt < 200; attempt++) {
+		cg->ops->kill_all(cg);
+		r = cg->ops->destroy(cg, err);
+		if (r != -EBUSY)
+			return r;
+		usleep(5000);
+	}
+	return r;
+}

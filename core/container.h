@@ -1,0 +1,32 @@
+/* Start a container: clone into new namespaces, join its cgroup, build its root, run init. */
+#ifndef NOOK_CONTAINER_H
+#define NOOK_CONTAINER_H
+
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "err.h"
+#include "paths.h"
+#include "spec.h"
+
+/* The descriptors the container's process gets as 0, 1, 2 (and the console, with -t). */
+struct nk_container_io {
+	int console;              /* PTY slave, or -1 */
+	int in, out, errout;      /* used when console is -1 */
+};
+
+struct nk_container {
+	pid_t init_pid;           /* the container's init, in the monitor's pid namespace */
+	int sync_fd;              /* init reports the command's exit status here */
+};
+
+/* Returns once init has built the root and started the command (or failed to: then
+ * err says why, and nothing is left running). The caller owns cg's removal. */
+int nk_container_start(const struct nk_paths *paths, const struct nk_spec *spec,
+		       const struct nk_container_io *io, struct nk_cgroup *cg, struct nk_container *c,
+		       struct nk_err *err) NK_MUST_CHECK;
+
+/* After init has gone: its report of the command's wait status, if it sent one. */
+int nk_container_exit_report(struct nk_container *c, int *wstatus);
+
+#endif

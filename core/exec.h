@@ -1,0 +1,29 @@
+/* Run another process inside a running container: same namespaces, cgroup, privileges. */
+#ifndef NOOK_EXEC_H
+#define NOOK_EXEC_H
+
+#include <sys/types.h>
+
+#include "err.h"
+#include "paths.h"
+
+struct nk_exec_opts {
+	char **args;     /* NULL-terminated */
+	int tty;         /* give the process a PTY of the container's own devpts */
+	const char **env;  /* extra K=V entries */
+	size_t env_count;
+	const char *workdir;
+};
+
+/* The caller's ends of the process's stdio. The user's own terminal never goes into
+ * the container (TIOCSTI could push keystrokes into it): everything is relayed. */
+struct nk_exec_io {
+	int master;          /* PTY master with tty, else -1 */
+	int in, out, errout; /* pipes without tty; in is -1 unless interactive */
+};
+
+/* Start the process; *pid is a child of the caller that exits with the command's status. */
+int nk_exec_start(const struct nk_paths *paths, const char *name, const struct nk_exec_opts *opts,
+		  int interactive, struct nk_exec_io *io, pid_t *pid, struct nk_err *err) NK_MUST_CHECK;
+
+#endif

@@ -1,0 +1,61 @@
+/* The `inspect` document: an instance's spec, state and paths as one JSON object. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cgroup.h"
+#include "instance.h"
+#include "util.h"
+
+int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json, struct nk_err *err)
+{
+	struct nk_instance_info info;
+	int r = nk_inst_get(paths, name, &info, err);
+	if (r < 0)
+		return r;
+	char p[PATH_MAX];
+	nk_autofree char *cfg_text = NULL, *state_text = NULL;
+	if ((r = nk_path_instance(paths, name, "config.json", p, sizeof(p))) < 0 ||
+	    (r = nk_read_file(p, &cfg_text, NULL, err)) < 0)
+		return r;
+	state_text = nk_state_to_json(&info.state);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "Name", json_object_new_string(info.name));
+	json_object_object_add(o, "Kind", json_object_new_string(info.kind));
+	json_object_object_add(o, "Image", json_object_new_string(info.image));
+	json_object *st = state_text ? json_tokener_parse(state_text) : NULL;
+	if (st) {
+		char when[32];
+		nk_time_iso(info.state.created_at, when, sizeof(when));
+		json_object_object_add(st, "created", json_object_new_string(when));
+		if (info.state.started_at) {
+			nk_time_iso(info.state.started_at, when, sizeof(when));
+			json_object_object_add(st, "started", json_object_new_string(when));
+		}
+		if (info.state.finished_at) {
+			nk_time_iso(info.state.finished_at, when, sizeof(when));
+			json_object_object_add(st, "finished", json_object_new_string(when));
+		}
+	}
+	json_object_object_add(o, "State", st);
+	json_object_object_add(o, "Config", json_tokener_parse(cfg_text));
+	json_object *pa = json_object_new_object();
+	if (nk_path_instance(paths, name, NULL, p, sizeof(p)) == 0)
+		json_object_object_add(pa, "bundle", json_object_new_string(p));
+	if (nk_path_instance(paths, name, "console.log", p, sizeof(p)) == 0)
+		json_object_object_add(pa, "log", json_object_new_string(p));
+	if (nk_path_socket(paths, name, p, sizeof(p)) == 0)
+		json_object_object_add(pa, "socket", json_object_new_string(p));
+	struct nk_cgroup cg;
+	struct nk_err ignored;
+	if (nk_cgroup_init(&cg, name, &ignored) == 0) {
+		json_object_object_add(pa, "cgroup", json_object_new_string(cg.relpath));
+		json_object_object_add(pa, "cgroup_layout", json_object_new_string(cg.ops->layout));
+	}
+	json_object_object_add(o, "Paths", pa);
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	*json = s ? strdup(s) : NULL;
+	json_object_put(o);
+	return *json ? 0 : nk_err_set(err, ENOMEM, "building the inspect document");
+}

@@ -1,0 +1,357 @@
+/* Instances: create, start, stop, signal, remove, list, inspect; reconciled with reality. */
+#include "instance.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "ctl.h"
+#include "image.h"
+#include "monitor.h"
+#include "parse.h"
+#include "util.h"
+
+static int check_opts(const struct nk_run_opts *opts, struct nk_err *err)
+{
+	int r;
+	if (opts->name && (r = nk_name_check(opts->name, "instance", err)) < 0)
+		return r;
+	if (opts->hostname && (r = nk_name_check(opts->hostname, "host", err)) < 0)
+		return r;
+	if (opts->workdir && opts->workdir[0] != '/')
+		return nk_err_msg(err, EINVAL, "working directory '%s' must be an absolute path", opts->workdir);
+	for (size_t i = 0; i < opts->volume_count; i++) {
+		struct stat st;
+		if (stat(opts->volumes[i].source, &st) < 0)
+			return nk_err_set(err, errno, "volume source %s cannot be used (create it first?)",
+					  opts->volumes[i].source);
+	}
+	if (opts->detach && opts->remove == 0 && opts->interactive && opts->tty) {
+		/* -dit is fine: attach later. */
+	}
+	return 0;
+}
+
+/* Stage the whole instance directory privately, then rename it into place: the name is
+ * claimed atomically (two `run --name x` at once: one wins) and never half-made. */
+static int publish(const struct nk_paths *paths, const struct nk_run_opts *opts, const char *name,
+		   const struct nk_image *img, struct nk_err *err)
+{
+	char stage[PATH_MAX], final[PATH_MAX], p[PATH_MAX], tmpname[128];
+	snprintf(tmpname, sizeof(tmpname), ".staging-%s-%d", name, (int)getpid());
+	if (nk_path_instance(paths, tmpname, NULL, stage, sizeof(stage)) < 0 ||
+	    nk_path_instance(paths, name, NULL, final, sizeof(final)) < 0)
+		return nk_err_msg(err, ENAMETOOLONG, "NOOK_ROOT is too long");
+	if (mkdir(stage, 0700) < 0)
+		return nk_err_set(err, errno, "cannot create %s", stage);
+	static const char *const subdirs[] = {"rootfs", "upper", "work"};
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < NK_ARRAY_SIZE(subdirs); i++)
+		if (nk_fmt(p, sizeof(p), "%s/%s", stage, subdirs[i]) < 0 || mkdir(p, 0755) < 0)
+			r = nk_err_set(err, errno ? errno : ENAMETOOLONG, "cannot create %s", p);
+	nk_autofree char *json = NULL;
+	if (r == 0 && (r = nk_spec_build(opts, name, img, final, &json, err)) == 0 &&
+	    (r = nk_fmt(p, sizeof(p), "%s/config.json", stage)) == 0)
+		r = nk_write_file_atomic(p, json, strlen(json), 0600, err);
+	if (r == 0) {
+		struct nk_state st = {.status = NK_CREATED, .created_at = nk_wall_time_s()};
+		nk_autofree char *sj = nk_state_to_json(&st);
+		if ((r = nk_fmt(p, sizeof(p), "%s/state.json", stage)) == 0)
+			r = sj ? nk_write_file_atomic(p, sj, strlen(sj), 0600, err) : -ENOMEM;
+	}
+	if (r == 0 && renameat2(AT_FDCWD, stage, AT_FDCWD, final, RENAME_NOREPLACE) < 0)
+		r = errno == EEXIST || errno == ENOTEMPTY
+			    ? nk_err_msg(err, EEXIST, "the name %s is already in use: pick another or `nook rm %s`",
+					 name, name)
+			    : nk_err_set(err, errno, "cannot create instance %s", name);
+	if (r < 0) {
+		struct nk_err ignored;
+		(void)!nk_rm_rf(stage, &ignored);
+	}
+	return r;
+}
+
+int nk_inst_create(const struct nk_paths *paths, const struct nk_run_opts *opts, char *name_out,
+		   size_t size, struct nk_err *err)
+{
+	int r = check_opts(opts, err);
+	if (r < 0)
+		return r;
+	struct nk_image img;
+	if ((r = nk_image_resolve(paths, opts->image, &img, err)) < 0)
+		return r;
+	for (int attempt = 0; attempt < 8; attempt++) {
+		char name[64];
+		if (opts->name)
+			snprintf(name, sizeof(name), "%s", opts->name);
+		else
+			nk_name_generate(name, sizeof(name));
+		r = publish(paths, opts, name, &img, err);
+		if (r == 0)
+			snprintf(name_out, size, "%s", name);
+		if (r != -EEXIST || opts->name)
+			break;
+	}
+	nk_image_release(&img);
+	return r;
+}
+
+static int instance_exists(const struct nk_paths *paths, const char *name, struct nk_err *err)
+{
+	int r = nk_name_check(name, "instance", err);
+	if (r < 0)
+		return r;
+	char p[PATH_MAX];
+	if (nk_path_instance(paths, name, "state.json", p, sizeof(p)) < 0)
+		return nk_err_msg(err, ENAMETOOLONG, "NOOK_ROOT is too long");
+	if (access(p, F_OK) < 0)
+		return nk_err_msg(err, ENOENT, "no such instance: %s (see `nook ls -a`)", name);
+	return 0;
+}
+
+int nk_inst_start(const struct nk_paths *paths, const char *name, unsigned attach_flags,
+		  int *client_fd, struct nk_err *err)
+{
+	struct nk_instance_info info;
+	int r = nk_inst_get(paths, name, &info, err);
+	if (r < 0)
+		return r;
+	if (info.state.status == NK_RUNNING || info.state.status == NK_PAUSED)
+		return nk_err_msg(err, EBUSY, "%s is already running", name);
+	int fd;
+	if ((r = nk_monitor_launch(paths, name, attach_flags, &fd, err)) < 0)
+		return r;
+	struct nk_ctl_hdr h;
+	char buf[NK_CTL_MAX_PAYLOAD];
+	ssize_t n = nk_ctl_recv(fd, &h, buf, sizeof(buf) - 1);
+	if (n >= 0 && h.type == NK_CTL_STARTED) {
+		if (client_fd)
+			*client_fd = fd;
+		else
+			close(fd);
+		return 0;
+	}
+	close(fd);
+	if (n >= 0 && h.type == NK_CTL_ERROR) {
+		buf[n] = '\0';
+		return nk_err_msg(err, EIO, "cannot start %s: %s", name, buf);
+	}
+	return nk_err_msg(err, EIO, "cannot start %s: its monitor ended before reporting", name);
+}
+
+/* Wait for the EXIT broadcast on a control connection. */
+static int wait_exit(int fd, int timeout_ms)
+{
+	uint64_t deadline = nk_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		uint64_t now = nk_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, (int)((deadline - now) / 1000000ull) + 1) <= 0)
+			continue;
+		struct nk_ctl_hdr h;
+		char buf[NK_CTL_MAX_PAYLOAD];
+		ssize_t n = nk_ctl_recv(fd, &h, buf, sizeof(buf));
+		if (n <= 0)
+			return 0; /* the monitor closed: it is done */
+		if (h.type == NK_CTL_EXIT)
+			return 0;
+	}
+}
+
+static int send_to_monitor(const struct nk_paths *paths, const char *name, int type, int32_t value,
+			   int wait_ms, struct nk_err *err)
+{
+	struct nk_instance_info info;
+	int r = nk_inst_get(paths, name, &info, err);
+	if (r < 0)
+		return r;
+	if (info.state.status != NK_RUNNING && info.state.status != NK_PAUSED)
+		return nk_err_msg(err, EINVAL, "%s is not running (it is %s)", name, nk_status_name(info.state.status));
+	int fd = nk_ctl_connect(paths, name, err);
+	if (fd < 0)
+		return fd;
+	r = nk_ctl_send(fd, type, &value, sizeof(value));
+	if (r == 0 && wait_ms > 0)
+		r = wait_exit(fd, wait_ms);
+	close(fd);
+	if (r == -ETIMEDOUT)
+		return nk_err_msg(err, ETIMEDOUT, "%s did not stop in time", name);
+	return r < 0 ? nk_err_set(err, -r, "cannot talk to the monitor of %s", name) : 0;
+}
+
+int nk_inst_stop(const struct nk_paths *paths, const char *name, int grace_s, struct nk_err *err)
+{
+	if (grace_s < 0)
+		return nk_err_msg(err, EINVAL, "the grace time cannot be negative");
+	return send_to_monitor(paths, name, NK_CTL_STOP, grace_s, (grace_s + 10) * 1000, err);
+}
+
+int nk_inst_kill(const struct nk_paths *paths, const char *name, int sig, struct nk_err *err)
+{
+	return send_to_monitor(paths, name, NK_CTL_SIGNAL, sig, 0, err);
+}
+
+int nk_inst_remove(const struct nk_paths *paths, const char *name, int force, struct nk_err *err)
+{
+	struct nk_instance_info info;
+	int r = nk_inst_get(paths, name, &info, err);
+	if (r < 0)
+		return r;
+	if (info.state.status == NK_RUNNING || info.state.status == NK_PAUSED) {
+		if (!force)
+			return nk_err_msg(err, EBUSY, "%s is running: stop it first, or use `nook rm -f %s`", name, name);
+		r = nk_inst_stop(paths, name, 0, err);
+		if (r < 0 && r != -EINVAL)
+			return r;
+	}
+	char dir[PATH_MAX], sock[PATH_MAX];
+	if (nk_path_instance(paths, name, NULL, dir, sizeof(dir)) < 0 ||
+	    nk_path_socket(paths, name, sock, sizeof(sock)) < 0)
+		return nk_err_msg(err, ENAMETOOLONG, "NOOK_ROOT is too long");
+	int lock = nk_state_lock(paths, name, err);
+	if (lock < 0)
+		return lock == -ENOENT ? 0 : lock; /* an --rm instance removed itself meanwhile */
+	struct nk_cgroup cg;
+	struct nk_err ignored;
+	if (nk_cgroup_init(&cg, name, &ignored) == 0)
+		(void)!nk_cgroup_cleanup(&cg, &ignored);
+	unlink(sock);
+	r = nk_rm_rf(dir, err);
+	close(lock);
+	return r;
+}
+
+static void join_args(char **args, char *out, size_t size)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t i = 0; args && args[i] && used + 1 < size; i++) {
+		int w = snprintf(out + used, size - used, "%s%s", i ? " " : "", args[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
+int nk_inst_reconcile(const struct nk_paths *paths, const char *name, struct nk_err *err)
+{
+	struct nk_state st;
+	int r = nk_state_read(paths, name, &st, err);
+	if (r < 0)
+		return r;
+	if (st.status != NK_RUNNING && st.status != NK_PAUSED)
+		return 0;
+	if (nk_proc_alive(st.monitor_pid, st.monitor_start))
+		return 0;
+	int lock = nk_state_lock(paths, name, err);
+	if (lock < 0)
+		return lock;
+	/* Re-read under the lock: the monitor may have finished meanwhile. */
+	if ((r = nk_state_read(paths, name, &st, err)) < 0 || (st.status != NK_RUNNING && st.status != NK_PAUSED) ||
+	    nk_proc_alive(st.monitor_pid, st.monitor_start)) {
+		close(lock);
+		return r;
+	}
+	if (nk_proc_alive(st.init_pid, st.init_start))
+		kill(st.init_pid, SIGKILL);
+	struct nk_cgroup cg;
+	struct nk_err ignored;
+	if (nk_cgroup_init(&cg, name, &ignored) == 0)
+		(void)!nk_cgroup_cleanup(&cg, &ignored);
+	char p[PATH_MAX];
+	if (nk_path_socket(paths, name, p, sizeof(p)) == 0)
+		unlink(p);
+	st.status = NK_STOPPED;
+	st.exit_code = 137;
+	snprintf(st.exit_reason, sizeof(st.exit_reason), "monitor-lost");
+	st.finished_at = nk_wall_time_s();
+	st.monitor_pid = st.init_pid = 0;
+	struct nk_spec spec;
+	int remove = 0;
+	if (nk_path_instance(paths, name, "config.json", p, sizeof(p)) == 0 &&
+	    nk_spec_load_file(p, &spec, &ignored) == 0) {
+		remove = spec.remove;
+		nk_spec_free(&spec);
+	}
+	if (remove && nk_path_instance(paths, name, NULL, p, sizeof(p)) == 0)
+		r = nk_rm_rf(p, err);
+	else
+		r = nk_state_write(paths, name, &st, err);
+	close(lock);
+	return r;
+}
+
+int nk_inst_get(const struct nk_paths *paths, const char *name, struct nk_instance_info *info,
+		struct nk_err *err)
+{
+	memset(info, 0, sizeof(*info));
+	int r = instance_exists(paths, name, err);
+	if (r < 0 || (r = nk_inst_reconcile(paths, name, err)) < 0)
+		return r;
+	if ((r = instance_exists(paths, name, err)) < 0)
+		return r; /* reconcile removed an --rm instance */
+	snprintf(info->name, sizeof(info->name), "%s", name);
+	if ((r = nk_state_read(paths, name, &info->state, err)) < 0)
+		return r;
+	char p[PATH_MAX];
+	struct nk_spec spec;
+	if ((r = nk_path_instance(paths, name, "config.json", p, sizeof(p))) < 0 ||
+	    (r = nk_spec_load_file(p, &spec, err)) < 0)
+		return r;
+	snprintf(info->image, sizeof(info->image), "%s", spec.image ? spec.image : "-");
+	snprintf(info->kind, sizeof(info->kind), "container");
+	join_args(spec.args, info->command, sizeof(info->command));
+	info->tty = spec.terminal;
+	info->interactive = spec.open_stdin;
+	nk_spec_free(&spec);
+	return 0;
+}
+
+int nk_inst_list(const struct nk_paths *paths, nk_inst_visit_fn visit, void *opaque, struct nk_err *err)
+{
+	char dir[PATH_MAX];
+	if (nk_fmt(dir, sizeof(dir), "%s/instances", paths->root) < 0)
+		return nk_err_msg(err, ENAMETOOLONG, "NOOK_ROOT is too long");
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort);
+	if (n < 0)
+		return nk_err_set(err, errno, "cannot list %s", dir);
+	for (int i = 0; i < n; i++) {
+		struct nk_instance_info info;
+		struct nk_err ignored;
+		if (names[i]->d_name[0] != '.' && nk_inst_get(paths, names[i]->d_name, &info, &ignored) == 0)
+			visit(&info, opaque);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+int nk_inst_attach(const struct nk_paths *paths, const char *name, unsigned flags, struct nk_err *err)
+{
+	struct nk_instance_info info;
+	int r = nk_inst_get(paths, name, &info, err);
+	if (r < 0)
+		return r;
+	if (info.state.status != NK_RUNNING && info.state.status != NK_PAUSED)
+		return nk_err_msg(err, EINVAL, "%s is not running: start it with `nook start -a %s`", name, name);
+	int fd = nk_ctl_connect(paths, name, err);
+	if (fd < 0)
+		return fd;
+	int32_t v = (int32_t)flags;
+	if ((r = nk_ctl_send(fd, NK_CTL_ATTACH, &v, sizeof(v))) < 0) {
+		close(fd);
+		return nk_err_set(err, -r, "cannot attach to %s", name);
+	}
+	return fd;
+}

@@ -1,0 +1,65 @@
+/* The last steps before a sandboxed program runs: privileges dropped, then exec. */
+#include "process.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "util.h"
+
+static const char *env_path(char **env)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		if (!strncmp(env[i], "PATH=", 5))
+			return env[i] + 5;
+	return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+/* execvpe searches the caller's PATH; the container's own PATH is the one that counts. */
+static int exec_in_path(char **args, char **env)
+{
+	const char *cmd = args[0];
+	if (strchr(cmd, '/')) {
+		execve(cmd, args, env);
+		return -errno;
+	}
+	int result = -ENOENT;
+	const char *p = env_path(env);
+	while (*p) {
+		size_t len = strcspn(p, ":");
+		char full[4096];
+		if (nk_fmt(full, sizeof(full), "%.*s/%s", (int)len, len ? p : ".", cmd) == 0) {
+			execve(full, args, env);
+			/* Keep searching past ENOENT, but remember a "found, not runnable". */
+			if (errno != ENOENT && errno != ENOTDIR)
+				result = -errno;
+		}
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return result;
+}
+
+int nk_process_exec(const struct nk_spec *spec, struct nk_err *err)
+{
+	if (chdir(spec->cwd) < 0)
+		return nk_err_set(err, errno, "cannot change to the working directory %s", spec->cwd);
+	int r = nk_caps_apply(spec->cap_bounding, spec->cap_effective, spec->cap_permitted,
+			      spec->cap_inheritable, err);
+	if (r < 0)
+		return r;
+	if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return nk_err_set(err, errno, "cannot set no_new_privs");
+	nk_close_fds_from(3);
+	r = exec_in_path(spec->args, spec->env);
+	return nk_err_set(err, -r, "cannot run '%s'", spec->args[0]);
+}
+
+int nk_process_exit_code(int negative_errno)
+{
+	return negative_errno == -ENOENT || negative_errno == -ENOTDIR ? NK_EXIT_NOT_FOUND
+								       : NK_EXIT_CANNOT_EXEC;
+}

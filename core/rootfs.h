@@ -1,0 +1,15 @@
+/* The container's mount tree: overlay root, spec mounts, /dev, masked paths, pivot_root. */
+#ifndef NOOK_ROOTFS_H
+#define NOOK_ROOTFS_H
+
+#include "err.h"
+#include "paths.h"
+#include "spec.h"
+
+/* Run inside the new mount namespace, as the container's init, before dropping privileges.
+ * console_fd is the PTY slave to expose as /dev/console, or -1. On return the process's
+ * root is the container's root and nothing of the host's mount table is reachable. */
+int nk_rootfs_setup(const struct nk_paths *paths, const struct nk_spec *spec, int console_fd,
+		    struct nk_err *err) NK_MUST_CHECK;
+
+#endif

@@ -1,0 +1,203 @@
+/* Build an OCI runtime-spec config.json from run options and an image's defaults. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caps.h"
+#include "spec.h"
+#include "util.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Paths Docker masks and makes read-only; nook uses the same lists so habits carry over. */
+static const char *const masked_paths[] = {
+    "/proc/asound",       "/proc/acpi",        "/proc/kcore",       "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/proc/scsi",         "/sys/firmware",     "/sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+static json_object *str_array(const char *const *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+static void add_str(json_object *o, const char *key, const char *val)
+{
+	json_object_object_add(o, key, json_object_new_string(val));
+}
+
+static json_object *mount_obj(const char *dest, const char *type, const char *source,
+			      const char *const *options, size_t n_options)
+{
+	json_object *m = json_object_new_object();
+	add_str(m, "destination", dest);
+	add_str(m, "type", type);
+	add_str(m, "source", source);
+	json_object_object_add(m, "options", str_array(options, n_options));
+	return m;
+}
+
+static json_object *build_mounts(const struct nk_run_opts *opts)
+{
+	static const char *const proc_opts[] = {"nosuid", "noexec", "nodev"};
+	static const char *const dev_opts[] = {"nosuid", "strictatime", "mode=755", "size=65536k"};
+	static const char *const pts_opts[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666",
+					       "mode=0620", "gid=5"};
+	static const char *const shm_opts[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"};
+	static const char *const mq_opts[] = {"nosuid", "noexec", "nodev"};
+	static const char *const sys_opts[] = {"nosuid", "noexec", "nodev", "ro"};
+	json_object *a = json_object_new_array();
+	json_object_array_add(a, mount_obj("/proc", "proc", "proc", proc_opts, NK_ARRAY_SIZE(proc_opts)));
+	json_object_array_add(a, mount_obj("/dev", "tmpfs", "tmpfs", dev_opts, NK_ARRAY_SIZE(dev_opts)));
+	json_object_array_add(a, mount_obj("/dev/pts", "devpts", "devpts", pts_opts, NK_ARRAY_SIZE(pts_opts)));
+	json_object_array_add(a, mount_obj("/dev/shm", "tmpfs", "shm", shm_opts, NK_ARRAY_SIZE(shm_opts)));
+	json_object_array_add(a, mount_obj("/dev/mqueue", "mqueue", "mqueue", mq_opts, NK_ARRAY_SIZE(mq_opts)));
+	json_object_array_add(a, mount_obj("/sys", "sysfs", "sysfs", sys_opts, NK_ARRAY_SIZE(sys_opts)));
+	for (size_t i = 0; i < opts->volume_count; i++) {
+		const struct nk_volume *v = &opts->volumes[i];
+		const char *vol_opts[] = {"rbind", "rprivate", v->readonly ? "ro" : "rw"};
+		json_object_array_add(a, mount_obj(v->dest, "bind", v->source, vol_opts, 3));
+	}
+	return a;
+}
+
+/* Replace or append NAME=... in a NULL-terminated growing list. */
+static void env_set(const char **list, size_t *n, const char *entry)
+{
+	size_t key = strcspn(entry, "=");
+	for (size_t i = 0; i < *n; i++) {
+		if (strncmp(list[i], entry, key) == 0 && (list[i][key] == '=' || list[i][key] == '\0')) {
+			list[i] = entry;
+			return;
+		}
+	}
+	list[(*n)++] = entry;
+}
+
+static json_object *build_process(const struct nk_run_opts *opts, const struct nk_image *img)
+{
+	json_object *p = json_object_new_object();
+	json_object_object_add(p, "terminal", json_object_new_boolean(opts->tty));
+	json_object *user = json_object_new_object();
+	json_object_object_add(user, "uid", json_object_new_int(0));
+	json_object_object_add(user, "gid", json_object_new_int(0));
+	json_object_object_add(p, "user", user);
+
+	json_object *args = json_object_new_array();
+	char *const *ep = img->defaults.entrypoint;
+	for (size_t i = 0; ep && ep[i]; i++)
+		json_object_array_add(args, json_object_new_string(ep[i]));
+	if (opts->cmd_count > 0) {
+		for (int i = 0; i < opts->cmd_count; i++)
+			json_object_array_add(args, json_object_new_string(opts->cmd[i]));
+	} else if (img->defaults.cmd) {
+		for (size_t i = 0; img->defaults.cmd[i]; i++)
+			json_object_array_add(args, json_object_new_string(img->defaults.cmd[i]));
+	}
+	if (json_object_array_length(args) == 0)
+		json_object_array_add(args, json_object_new_string("/bin/sh"));
+	json_object_object_add(p, "args", args);
+
+	size_t cap = 4 + opts->env_count;
+	for (size_t i = 0; img->defaults.env && img->defaults.env[i]; i++)
+		cap++;
+	const char **env = calloc(cap, sizeof(*env));
+	size_t n = 0;
+	if (env) {
+		env_set(env, &n, DEFAULT_PATH);
+		if (opts->tty)
+			env_set(env, &n, "TERM=xterm");
+		for (size_t i = 0; img->defaults.env && img->defaults.env[i]; i++)
+			env_set(env, &n, img->defaults.env[i]);
+		for (size_t i = 0; i < opts->env_count; i++)
+			env_set(env, &n, opts->env[i]);
+		json_object_object_add(p, "env", str_array(env, n));
+		free(env);
+	}
+	const char *cwd = opts->workdir ? opts->workdir
+			  : img->defaults.workdir && *img->defaults.workdir ? img->defaults.workdir : "/";
+	add_str(p, "cwd", cwd);
+
+	const char *caps[64];
+	size_t ncaps = 0;
+	while (nk_caps_default[ncaps])
+		caps[ncaps] = nk_caps_default[ncaps], ncaps++;
+	json_object *c = json_object_new_object();
+	json_object_object_add(c, "bounding", str_array(caps, ncaps));
+	json_object_object_add(c, "effective", str_array(caps, ncaps));
+	json_object_object_add(c, "permitted", str_array(caps, ncaps));
+	json_object_object_add(p, "capabilities", c);
+	json_object_object_add(p, "noNewPrivileges", json_object_new_boolean(1));
+	return p;
+}
+
+static json_object *build_linux(void)
+{
+	static const char *const ns[] = {"pid", "network", "ipc", "uts", "mount", "cgroup"};
+	json_object *l = json_object_new_object();
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; i < NK_ARRAY_SIZE(ns); i++) {
+		json_object *o = json_object_new_object();
+		add_str(o, "type", ns[i]);
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(l, "namespaces", a);
+	json_object_object_add(l, "maskedPaths", str_array(masked_paths, NK_ARRAY_SIZE(masked_paths)));
+	json_object_object_add(l, "readonlyPaths", str_array(readonly_paths, NK_ARRAY_SIZE(readonly_paths)));
+	return l;
+}
+
+int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct nk_image *img,
+		  const char *instance_dir, char **json_out, struct nk_err *err)
+{
+	char path[4096];
+	json_object *root = json_object_new_object();
+	if (!root)
+		return nk_err_set(err, ENOMEM, "building config.json");
+	add_str(root, "ociVersion", "1.0.2");
+	json_object_object_add(root, "process", build_process(opts, img));
+
+	json_object *r = json_object_new_object();
+	if (nk_fmt(path, sizeof(path), "%s/rootfs", instance_dir) < 0)
+		goto too_long;
+	add_str(r, "path", path);
+	json_object_object_add(r, "readonly", json_object_new_boolean(0));
+	json_object_object_add(root, "root", r);
+	add_str(root, "hostname", opts->hostname ? opts->hostname : name);
+	json_object_object_add(root, "mounts", build_mounts(opts));
+	json_object_object_add(root, "linux", build_linux());
+
+	json_object *ann = json_object_new_object();
+	add_str(ann, "org.nook.name", name);
+	add_str(ann, "org.nook.image", img->name);
+	add_str(ann, "org.nook.kind", "container");
+	add_str(ann, "org.nook.rm", opts->remove ? "true" : "false");
+	add_str(ann, "org.nook.stdin", opts->interactive ? "true" : "false");
+	add_str(ann, "org.nook.rootfs.lower", img->rootfs);
+	if (nk_fmt(path, sizeof(path), "%s/upper", instance_dir) < 0)
+		goto too_long;
+	add_str(ann, "org.nook.rootfs.upper", path);
+	if (nk_fmt(path, sizeof(path), "%s/work", instance_dir) < 0)
+		goto too_long;
+	add_str(ann, "org.nook.rootfs.work", path);
+	json_object_object_add(root, "annotations", ann);
+
+	const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
+	*json_out = s ? strdup(s) : NULL;
+	json_object_put(root);
+	if (!*json_out)
+		return nk_err_set(err, ENOMEM, "building config.json");
+	return 0;
+too_long:
+	json_object_put(root);
+	return nk_err_msg(err, ENAMETOOLONG, "instance path too long: %s", instance_dir);
+}

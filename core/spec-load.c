@@ -1,0 +1,299 @@
+/* Load an OCI runtime-spec config.json into struct nk_spec; refuse what nook cannot honour. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "caps.h"
+#include "spec.h"
+#include "util.h"
+
+static char *dup_str(json_object *o, const char *key)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return strdup(json_object_get_string(v));
+}
+
+static int get_bool(json_object *o, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+static char **dup_str_array(json_object *o, const char *key, int *bad)
+{
+	json_object *a;
+	if (!json_object_object_get_ex(o, key, &a))
+		return NULL;
+	if (!json_object_is_type(a, json_type_array)) {
+		*bad = 1;
+		return NULL;
+	}
+	size_t n = json_object_array_length(a);
+	char **v = calloc(n + 1, sizeof(*v));
+	if (!v) {
+		*bad = 1;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(e, json_type_string)) {
+			*bad = 1;
+			v[i] = NULL;
+			break;
+		}
+		v[i] = strdup(json_object_get_string(e));
+	}
+	return v;
+}
+
+static void free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static const struct {
+	const char *name;
+	unsigned long set, clear;
+	int bind, recursive, readonly;
+} mount_options[] = {
+    {"ro", MS_RDONLY, 0, 0, 0, 1},    {"rw", 0, MS_RDONLY, 0, 0, 0},
+    {"nosuid", MS_NOSUID, 0, 0, 0, 0}, {"suid", 0, MS_NOSUID, 0, 0, 0},
+    {"nodev", MS_NODEV, 0, 0, 0, 0},   {"dev", 0, MS_NODEV, 0, 0, 0},
+    {"noexec", MS_NOEXEC, 0, 0, 0, 0}, {"exec", 0, MS_NOEXEC, 0, 0, 0},
+    {"noatime", MS_NOATIME, 0, 0, 0, 0}, {"relatime", MS_RELATIME, 0, 0, 0, 0},
+    {"strictatime", MS_STRICTATIME, 0, 0, 0, 0}, {"nodiratime", MS_NODIRATIME, 0, 0, 0, 0},
+    {"bind", MS_BIND, 0, 1, 0, 0},     {"rbind", MS_BIND | MS_REC, 0, 1, 1, 0},
+    {"private", 0, 0, 0, 0, 0},        {"rprivate", 0, 0, 0, 0, 0},
+};
+
+static int load_mount(json_object *m, struct nk_mount *out, struct nk_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->destination = dup_str(m, "destination");
+	out->type = dup_str(m, "type");
+	out->source = dup_str(m, "source");
+	if (!out->destination || out->destination[0] != '/')
+		return nk_err_msg(err, EINVAL, "config.json: a mount needs an absolute destination");
+	if (!out->type)
+		out->type = strdup("bind");
+	if (!out->source)
+		out->source = strdup(out->type);
+	json_object *opts;
+	char data[1024] = "";
+	size_t used = 0;
+	if (json_object_object_get_ex(m, "options", &opts) && json_object_is_type(opts, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(opts); i++) {
+			const char *o = json_object_get_string(json_object_array_get_idx(opts, i));
+			if (!o)
+				continue;
+			size_t k;
+			for (k = 0; k < NK_ARRAY_SIZE(mount_options); k++)
+				if (!strcmp(o, mount_options[k].name))
+					break;
+			if (k < NK_ARRAY_SIZE(mount_options)) {
+				out->flags = (out->flags | mount_options[k].set) & ~mount_options[k].clear;
+				out->bind |= mount_options[k].bind;
+				out->recursive |= mount_options[k].recursive;
+				if (mount_options[k].readonly)
+					out->readonly = 1;
+				if (!strcmp(o, "rw"))
+					out->readonly = 0;
+				continue;
+			}
+			int w = snprintf(data + used, sizeof(data) - used, "%s%s", used ? "," : "", o);
+			if (w < 0 || (size_t)w >= sizeof(data) - used)
+				return nk_err_msg(err, E2BIG, "config.json: mount options of %s too long",
+						  out->destination);
+			used += (size_t)w;
+		}
+	}
+	if (!strcmp(out->type, "bind"))
+		out->bind = 1;
+	out->data = strdup(data);
+	return 0;
+}
+
+static int load_caps(json_object *process, struct nk_spec *s, struct nk_err *err)
+{
+	json_object *c;
+	if (!json_object_object_get_ex(process, "capabilities", &c))
+		return 0;
+	static const char *const sets[] = {"bounding", "effective", "permitted", "inheritable", "ambient"};
+	uint64_t *dest[] = {&s->cap_bounding, &s->cap_effective, &s->cap_permitted,
+			    &s->cap_inheritable, &s->cap_ambient};
+	for (size_t i = 0; i < NK_ARRAY_SIZE(sets); i++) {
+		json_object *a;
+		if (!json_object_object_get_ex(c, sets[i], &a))
+			continue;
+		for (size_t k = 0; k < json_object_array_length(a); k++) {
+			const char *n = json_object_get_string(json_object_array_get_idx(a, k));
+			int cap = nk_cap_from_name(n);
+			if (cap < 0)
+				return nk_err_msg(err, EINVAL, "config.json: unknown capability '%s'",
+						  n ? n : "");
+			*dest[i] |= 1ull << cap;
+		}
+	}
+	return 0;
+}
+
+static int load_namespaces(json_object *lnx, struct nk_spec *s, struct nk_err *err)
+{
+	static const struct {
+		const char *type;
+		int flag;
+	} kinds[] = {{"pid", CLONE_NEWPID},   {"network", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC},
+		     {"uts", CLONE_NEWUTS},   {"mount", CLONE_NEWNS},    {"cgroup", CLONE_NEWCGROUP},
+		     {"user", CLONE_NEWUSER}, {"time", 0}};
+	json_object *a;
+	if (!json_object_object_get_ex(lnx, "namespaces", &a))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		json_object *ns = json_object_array_get_idx(a, i);
+		char *type = dup_str(ns, "type");
+		char *path = dup_str(ns, "path");
+		size_t k;
+		for (k = 0; type && k < NK_ARRAY_SIZE(kinds); k++)
+			if (!strcmp(type, kinds[k].type))
+				break;
+		int bad = !type || k == NK_ARRAY_SIZE(kinds) || kinds[k].flag == 0 ||
+			  kinds[k].flag == CLONE_NEWUSER || path != NULL;
+		if (!bad)
+			s->clone_flags |= kinds[k].flag;
+		int r = bad ? nk_err_msg(err, ENOTSUP,
+					  "config.json: namespace '%s'%s is not supported by nook",
+					  type ? type : "?", path ? " with a path" : "")
+			    : 0;
+		free(type);
+		free(path);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static char *annotation(json_object *root, const char *key)
+{
+	json_object *a;
+	if (!json_object_object_get_ex(root, "annotations", &a))
+		return NULL;
+	return dup_str(a, key);
+}
+
+int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return nk_err_set(err, ENOMEM, "parsing config.json");
+	json_object *root = json_tokener_parse_ex(tok, json, (int)strlen(json));
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	json_tokener_free(tok);
+	if (!root || jerr != json_tokener_success || !json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		return nk_err_msg(err, EINVAL, "config.json is not a valid JSON object: %s",
+				  json_tokener_error_desc(jerr));
+	}
+	int r = 0, bad = 0;
+	json_object *process, *rootobj, *lnx, *mounts;
+	if (!json_object_object_get_ex(root, "process", &process)) {
+		r = nk_err_msg(err, EINVAL, "config.json has no process");
+		goto out;
+	}
+	s->args = dup_str_array(process, "args", &bad);
+	s->env = dup_str_array(process, "env", &bad);
+	s->cwd = dup_str(process, "cwd");
+	s->terminal = get_bool(process, "terminal");
+	s->no_new_privs = get_bool(process, "noNewPrivileges");
+	if (bad || !s->args || !s->args[0]) {
+		r = nk_err_msg(err, EINVAL, "config.json: process.args must be a non-empty string array");
+		goto out;
+	}
+	if (!s->cwd || s->cwd[0] != '/') {
+		r = nk_err_msg(err, EINVAL, "config.json: process.cwd must be an absolute path");
+		goto out;
+	}
+	if ((r = load_caps(process, s, err)) < 0)
+		goto out;
+	if (!json_object_object_get_ex(root, "root", &rootobj) || !(s->root_path = dup_str(rootobj, "path"))) {
+		r = nk_err_msg(err, EINVAL, "config.json has no root.path");
+		goto out;
+	}
+	s->root_readonly = get_bool(rootobj, "readonly");
+	s->hostname = dup_str(root, "hostname");
+	if (json_object_object_get_ex(root, "mounts", &mounts)) {
+		size_t n = json_object_array_length(mounts);
+		s->mounts = calloc(n ? n : 1, sizeof(*s->mounts));
+		for (size_t i = 0; s->mounts && i < n; i++) {
+			s->mount_count++;
+			if ((r = load_mount(json_object_array_get_idx(mounts, i), &s->mounts[i], err)) < 0)
+				goto out;
+		}
+	}
+	if (json_object_object_get_ex(root, "linux", &lnx)) {
+		if ((r = load_namespaces(lnx, s, err)) < 0)
+			goto out;
+		s->masked_paths = dup_str_array(lnx, "maskedPaths", &bad);
+		s->readonly_paths = dup_str_array(lnx, "readonlyPaths", &bad);
+	}
+	s->name = annotation(root, "org.nook.name");
+	s->image = annotation(root, "org.nook.image");
+	char *flag = annotation(root, "org.nook.rm");
+	s->remove = flag && !strcmp(flag, "true");
+	free(flag);
+	flag = annotation(root, "org.nook.stdin");
+	s->open_stdin = flag && !strcmp(flag, "true");
+	free(flag);
+	s->rootfs_lower = annotation(root, "org.nook.rootfs.lower");
+	s->rootfs_upper = annotation(root, "org.nook.rootfs.upper");
+	s->rootfs_work = annotation(root, "org.nook.rootfs.work");
+	s->json = strdup(json);
+out:
+	json_object_put(root);
+	if (r < 0)
+		nk_spec_free(s);
+	return r;
+}
+
+int nk_spec_load_file(const char *path, struct nk_spec *spec, struct nk_err *err)
+{
+	nk_autofree char *json = NULL;
+	int r = nk_read_file(path, &json, NULL, err);
+	if (r < 0)
+		return r;
+	r = nk_spec_load(json, spec, err);
+	return r < 0 ? nk_err_prefix(err, "%s", path) : 0;
+}
+
+void nk_spec_free(struct nk_spec *s)
+{
+	free(s->name);
+	free(s->image);
+	free_strv(s->args);
+	free_strv(s->env);
+	free(s->cwd);
+	free(s->hostname);
+	free(s->root_path);
+	free(s->rootfs_lower);
+	free(s->rootfs_upper);
+	free(s->rootfs_work);
+	for (size_t i = 0; i < s->mount_count; i++) {
+		free(s->mounts[i].type);
+		free(s->mounts[i].source);
+		free(s->mounts[i].destination);
+		free(s->mounts[i].data);
+	}
+	free(s->mounts);
+	free_strv(s->masked_paths);
+	free_strv(s->readonly_paths);
+	free(s->json);
+	memset(s, 0, sizeof(*s));
+}

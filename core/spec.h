@@ -1,0 +1,69 @@
+/* The OCI runtime spec (config.json): built from run options, loaded into what the engine uses. */
+#ifndef NOOK_SPEC_H
+#define NOOK_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "image.h"
+#include "parse.h"
+
+/* What `run`/`create` were asked for, before any image default is applied. */
+struct nk_run_opts {
+	const char *name;       /* NULL: generate one */
+	const char *image;
+	char **cmd;             /* after "--"; NULL: the image's default */
+	int cmd_count;
+	int detach, interactive, tty, remove;
+	const char *hostname;
+	const char **env;       /* -e entries, already checked */
+	size_t env_count;
+	struct nk_volume *volumes;
+	size_t volume_count;
+	const char *workdir;
+};
+
+/* One entry of spec.mounts, in order. */
+struct nk_mount {
+	char *type;        /* "bind", "proc", "sysfs", "tmpfs", "devpts", "mqueue" */
+	char *source;
+	char *destination;
+	unsigned long flags; /* MS_* from options */
+	int bind, recursive, readonly;
+	char *data;        /* filesystem options that are not flags */
+};
+
+/* What the engine needs from config.json, loaded once. */
+struct nk_spec {
+	char *name;               /* annotation org.nook.name */
+	char *image;              /* annotation org.nook.image */
+	int remove;               /* annotation org.nook.rm: delete the instance when it ends */
+	int open_stdin;           /* annotation org.nook.stdin */
+	char **args, **env;
+	char *cwd;
+	int terminal;
+	char *hostname;
+	char *root_path;          /* the merged root the container pivots into */
+	int root_readonly;
+	char *rootfs_lower;       /* org.nook.rootfs.lower: image rootfs (overlay lower) */
+	char *rootfs_upper;       /* org.nook.rootfs.upper */
+	char *rootfs_work;        /* org.nook.rootfs.work */
+	struct nk_mount *mounts;
+	size_t mount_count;
+	int clone_flags;          /* CLONE_NEW* from linux.namespaces */
+	char **masked_paths, **readonly_paths;
+	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+	int no_new_privs;
+	char *json;               /* the document as loaded */
+};
+
+/* Turn run options plus the image into a config.json document (malloc'd string). */
+int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct nk_image *img,
+		  const char *instance_dir, char **json_out, struct nk_err *err) NK_MUST_CHECK;
+
+int nk_spec_load(const char *json, struct nk_spec *spec, struct nk_err *err) NK_MUST_CHECK;
+int nk_spec_load_file(const char *path, struct nk_spec *spec, struct nk_err *err) NK_MUST_CHECK;
+void nk_spec_free(struct nk_spec *spec);
+
+#endif

@@ -1,0 +1,179 @@
+/* `nook run` and `nook create`: flags into run options, then create (and start, attach). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/ctl.h"
+#include "core/instance.h"
+#include "core/parse.h"
+#include "core/util.h"
+#include "tui/cmd.h"
+#include "tui/relay.h"
+
+struct run_args {
+	struct nk_run_opts opts;
+	const char *env[256];
+	struct nk_volume volumes[64];
+	char *env_owned[256];
+};
+
+/* Parse the options shared by run and create; returns 0 or an exit code. */
+static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc, char **argv,
+			  struct run_args *a)
+{
+	enum { OPT_NAME = 256, OPT_RM, OPT_HOSTNAME };
+	static const struct option longopts[] = {
+	    {"name", required_argument, NULL, OPT_NAME}, {"detach", no_argument, NULL, 'd'},
+	    {"interactive", no_argument, NULL, 'i'},     {"tty", no_argument, NULL, 't'},
+	    {"rm", no_argument, NULL, OPT_RM},           {"hostname", required_argument, NULL, OPT_HOSTNAME},
+	    {"env", required_argument, NULL, 'e'},       {"volume", required_argument, NULL, 'v'},
+	    {"workdir", required_argument, NULL, 'w'},   {NULL, 0, NULL, 0},
+	};
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "+dite:v:w:", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_NAME:
+			a->opts.name = optarg;
+			break;
+		case 'd':
+			a->opts.detach = 1;
+			break;
+		case 'i':
+			a->opts.interactive = 1;
+			break;
+		case 't':
+			a->opts.tty = 1;
+			break;
+		case OPT_RM:
+			a->opts.remove = 1;
+			break;
+		case OPT_HOSTNAME:
+			a->opts.hostname = optarg;
+			break;
+		case 'e': {
+			if (a->opts.env_count >= NK_ARRAY_SIZE(a->env))
+				return nk_cli_usage_error(cmd, "too many -e options");
+			if (nk_env_check(optarg, &cli->err) < 0)
+				return nk_cli_fail(cli);
+			const char *entry = optarg;
+			if (!strchr(optarg, '=')) {
+				/* -e NAME passes the caller's value, as Docker does. */
+				const char *v = getenv(optarg);
+				if (!v)
+					break;
+				size_t len = strlen(optarg) + strlen(v) + 2;
+				char *owned = malloc(len);
+				if (!owned)
+					return NK_EXIT_FAILURE;
+				snprintf(owned, len, "%s=%s", optarg, v);
+				a->env_owned[a->opts.env_count] = owned;
+				entry = owned;
+			}
+			a->env[a->opts.env_count++] = entry;
+			break;
+		}
+		case 'v':
+			if (a->opts.volume_count >= NK_ARRAY_SIZE(a->volumes))
+				return nk_cli_usage_error(cmd, "too many -v options");
+			if (nk_volume_parse(optarg, &a->volumes[a->opts.volume_count], &cli->err) < 0)
+				return nk_cli_fail(cli);
+			a->opts.volume_count++;
+			break;
+		case 'w':
+			a->opts.workdir = optarg;
+			break;
+		default:
+			return nk_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return nk_cli_usage_error(cmd, "an IMAGE is needed (try busybox or host)");
+	a->opts.image = argv[optind++];
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	a->opts.cmd = argv + optind;
+	a->opts.cmd_count = argc - optind;
+	a->opts.env = a->env;
+	a->opts.volumes = a->volumes;
+	if (a->opts.remove && a->opts.detach && a->opts.tty && !a->opts.interactive) {
+		/* -dt --rm is allowed; nothing to check. */
+	}
+	return 0;
+}
+
+static void free_run_args(struct run_args *a)
+{
+	for (size_t i = 0; i < NK_ARRAY_SIZE(a->env_owned); i++)
+		free(a->env_owned[i]);
+}
+
+int nk_cmd_create(struct nk_cli *cli, int argc, char **argv)
+{
+	struct run_args a;
+	int r = parse_run_args(nk_cmd_find("create"), cli, argc, argv, &a);
+	if (r != 0)
+		return r;
+	char name[64];
+	r = nk_inst_create(&cli->paths, &a.opts, name, sizeof(name), &cli->err);
+	free_run_args(&a);
+	if (r < 0)
+		return nk_cli_fail(cli);
+	printf("%s\n", name);
+	return 0;
+}
+
+/* Attach this terminal to an instance through an attached control connection. */
+int nk_cli_attach_fd(struct nk_cli *cli, const char *name, int fd, int tty, int stdin_on)
+{
+	struct nk_relay relay = {.ctl_fd = fd, .tty = tty, .forward_stdin = stdin_on};
+	if (tty && isatty(STDIN_FILENO))
+		fprintf(stderr, "nook: attached to %s; detach with Ctrl-P Ctrl-Q\r\n", name);
+	enum nk_relay_end end = nk_relay_run(&relay);
+	close(fd);
+	if (end == NK_RELAY_DETACHED) {
+		fprintf(stderr, "\nnook: detached from %s; it keeps running (`nook attach %s`)\n", name, name);
+		return 0;
+	}
+	if (end == NK_RELAY_LOST) {
+		(void)cli;
+		fprintf(stderr, "nook: lost the connection to the monitor of %s\n", name);
+		return NK_EXIT_FAILURE;
+	}
+	return relay.exit_code;
+}
+
+int nk_cmd_run(struct nk_cli *cli, int argc, char **argv)
+{
+	struct run_args a;
+	int r = parse_run_args(nk_cmd_find("run"), cli, argc, argv, &a);
+	if (r != 0)
+		return r;
+	char name[64];
+	r = nk_inst_create(&cli->paths, &a.opts, name, sizeof(name), &cli->err);
+	if (r < 0) {
+		free_run_args(&a);
+		return nk_cli_fail(cli);
+	}
+	unsigned flags = a.opts.detach ? 0 : NK_ATTACH_OUTPUT | (a.opts.interactive ? NK_ATTACH_STDIN : 0);
+	int fd = -1;
+	r = nk_inst_start(&cli->paths, name, flags, a.opts.detach ? NULL : &fd, &cli->err);
+	int tty = a.opts.tty, interactive = a.opts.interactive, detach = a.opts.detach;
+	free_run_args(&a);
+	if (r < 0) {
+		/* The user got nothing usable: take the half-started instance away again. */
+		struct nk_err saved = cli->err, ignored;
+		(void)!nk_inst_remove(&cli->paths, name, 1, &ignored);
+		cli->err = saved;
+		return nk_cli_fail(cli);
+	}
+	if (detach) {
+		printf("%s\n", name);
+		return 0;
+	}
+	return nk_cli_attach_fd(cli, name, fd, tty, interactive);
+}

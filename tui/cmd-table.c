@@ -1,0 +1,110 @@
+/* The command table: names, usage and help for every command, in one place. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tui/cmd.h"
+
+#define RUN_OPTIONS \
+	"  --name NAME          name the instance ([a-zA-Z0-9][a-zA-Z0-9_.-]{0,62})\n" \
+	"  -d, --detach         run in the background and print the name\n" \
+	"  -i, --interactive    keep stdin open and forward it\n" \
+	"  -t, --tty            give the command its own terminal\n" \
+	"  --rm                 remove the instance when it ends\n" \
+	"  --hostname NAME      the hostname inside (default: the instance name)\n" \
+	"  -e, --env K=V        set an environment variable (repeatable)\n" \
+	"  -v, --volume H:D[:ro]  bind host path H at D (repeatable)\n" \
+	"  -w, --workdir DIR    working directory inside\n"
+
+const struct nk_cmd nk_cmds[] = {
+    {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",
+     RUN_OPTIONS "Exit status: the command's; 125 when nook fails, 126 when CMD cannot run, 127 when "
+		 "it is not found.\nImages: busybox (built in), host (this machine behind a throwaway layer),\n"
+		 "or one imported with `nook image import`.\n",
+     nk_cmd_run, 0},
+    {"create", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create an instance without starting it",
+     RUN_OPTIONS, nk_cmd_create, 0},
+    {"start", NULL, "[-a] NAME", "start a created or stopped instance",
+     "  -a, --attach         attach to its output (and input with -i) until it ends\n", nk_cmd_start, 0},
+    {"stop", NULL, "[-t SECS] NAME...", "stop: SIGTERM, then SIGKILL after the grace time",
+     "  -t, --time SECS      grace time before SIGKILL (default 10)\n", nk_cmd_stop, 0},
+    {"kill", NULL, "[-s SIGNAL] NAME...", "send a signal to an instance's command",
+     "  -s, --signal SIG     signal name or number (default KILL)\n", nk_cmd_kill, 0},
+    {"restart", NULL, "[-t SECS] NAME...", "stop, then start again",
+     "  -t, --time SECS      grace time before SIGKILL (default 10)\n", nk_cmd_restart, 0},
+    {"rm", NULL, "[-f] NAME...", "remove instances and everything they left",
+     "  -f, --force          stop running instances first\n", nk_cmd_rm, 0},
+    {"ls", "ps", "[-a] [--json]", "list instances (running ones unless -a)",
+     "  -a, --all            include created and stopped instances\n"
+     "  --json               machine-readable output\n",
+     nk_cmd_ls, 0},
+    {"inspect", NULL, "NAME...", "show an instance's spec, state and paths as JSON", "", nk_cmd_inspect, 0},
+    {"logs", NULL, "[-f] [-n N] NAME", "show an instance's console output",
+     "  -f, --follow         keep printing new output until the instance stops\n"
+     "  -n, --tail N         only the last N lines\n",
+     nk_cmd_logs, 0},
+    {"attach", NULL, "NAME", "connect this terminal to a running instance",
+     "Detach with Ctrl-P Ctrl-Q; the instance keeps running.\n", nk_cmd_attach, 0},
+    {"exec", NULL, "[-i] [-t] [-e K=V] [-w DIR] NAME -- CMD ARG...", "run a command inside a running instance",
+     "  -i, --interactive    forward stdin\n"
+     "  -t, --tty            give the command a terminal\n"
+     "  -e, --env K=V        extra environment variable (repeatable)\n"
+     "  -w, --workdir DIR    working directory inside\n",
+     nk_cmd_exec, 0},
+    {"image", NULL, "ls | import NAME PATH | rm NAME...", "manage images",
+     "  ls                   list images\n"
+     "  import NAME PATH     import a directory, a rootfs tarball (.tar, .tar.gz, ...),\n"
+     "                       an OCI image layout or a `docker save` tarball\n"
+     "  rm NAME...           remove images no instance uses\n",
+     nk_cmd_image, 0},
+    {"version", NULL, "", "print nook's version", "", nk_cmd_version, 0},
+    {"help", NULL, "[COMMAND]", "show help for nook or one command", "", nk_cmd_help, 0},
+    {"monitor", NULL, "NAME FLAGS", "an instance's monitor (started by nook itself)", "", nk_cmd_monitor, 1},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+const struct nk_cmd *nk_cmd_find(const char *name)
+{
+	for (const struct nk_cmd *c = nk_cmds; c->name; c++)
+		if (!strcmp(c->name, name) || (c->alias && !strcmp(c->alias, name)))
+			return c;
+	return NULL;
+}
+
+void nk_cmd_usage(const struct nk_cmd *cmd, int to_stderr)
+{
+	FILE *f = to_stderr ? stderr : stdout;
+	fprintf(f, "usage: nook %s %s\n\n%s.\n", cmd->name, cmd->usage, cmd->summary);
+	if (cmd->help && *cmd->help)
+		fprintf(f, "\n%s", cmd->help);
+}
+
+int nk_cmd_wants_help(const struct nk_cmd *cmd, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			nk_cmd_usage(cmd, 0);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int nk_cli_fail(struct nk_cli *cli)
+{
+	fprintf(stderr, "nook: %s\n", cli->err.msg[0] ? cli->err.msg : "failed");
+	return NK_EXIT_FAILURE;
+}
+
+int nk_cli_usage_error(const struct nk_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "nook %s: ", cmd->name);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: nook %s %s (see `nook %s --help`)\n", cmd->name, cmd->usage, cmd->name);
+	return NK_EXIT_FAILURE;
+}

@@ -1,0 +1,21 @@
+/* The attach client: this terminal <-> an instance's monitor, raw mode restored on exit. */
+#ifndef NOOK_TUI_RELAY_H
+#define NOOK_TUI_RELAY_H
+
+enum nk_relay_end { NK_RELAY_EXITED, NK_RELAY_DETACHED, NK_RELAY_LOST };
+
+struct nk_relay {
+	int ctl_fd;        /* attached control connection */
+	int tty;           /* the instance has a terminal: raw mode, resize, detach keys */
+	int forward_stdin; /* send our stdin */
+	int exit_code;     /* set when NK_RELAY_EXITED */
+};
+
+/* Relay until the instance exits, the user detaches (Ctrl-P Ctrl-Q) or the monitor goes. */
+enum nk_relay_end nk_relay_run(struct nk_relay *r);
+
+/* Put the terminal in raw mode until nk_tty_restore (also called at exit). */
+void nk_tty_raw(int fd);
+void nk_tty_restore(void);
+
+#endif
