@@ -60,12 +60,9 @@ static int loopback_up(struct nk_err *err)
 }
 
 /* The command's side of the fork: its own session, its stdio, then exec. */
-static void run_command(const struct nk_spec *spec, const struct nk_container_io *io, sigset_t *old)
+static void run_command(const struct nk_spec *spec, const struct nk_container_io *io)
 {
 	struct nk_err err = {0};
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	sigprocmask(SIG_SETMASK, old, NULL);
 	setsid();
 	if (io->console >= 0) {
 		if (ioctl(io->console, TIOCSCTTY, 0) < 0)
@@ -131,7 +128,7 @@ static void container_init(const struct nk_paths *paths, const struct nk_spec *s
 		nk_err_set(&err, errno, "cannot create the cgroup namespace");
 		goto fail;
 	}
-	if (nk_rootfs_setup(paths, spec, io->console, &err) < 0)
+	if (nk_rootfs_setup(paths, spec, io->console >= 0 ? io->console_path : NULL, &err) < 0)
 		goto fail;
 	if (spec->hostname && (spec->clone_flags & CLONE_NEWUTS) &&
 	    sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
@@ -141,9 +138,9 @@ static void container_init(const struct nk_paths *paths, const struct nk_spec *s
 	if ((spec->clone_flags & CLONE_NEWNET) && loopback_up(&err) < 0)
 		goto fail;
 
-	sigset_t all, old;
+	sigset_t all;
 	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
+	sigprocmask(SIG_BLOCK, &all, NULL);
 	/* PID 1 only receives signals it has a handler for, even from the monitor. */
 	for (size_t i = 0; i < NK_ARRAY_SIZE(forwarded); i++)
 		signal(forwarded[i], noop_handler);
@@ -153,7 +150,7 @@ static void container_init(const struct nk_paths *paths, const struct nk_spec *s
 		goto fail;
 	}
 	if (cmd == 0)
-		run_command(spec, io, &old);
+		run_command(spec, io);
 
 	/* init keeps no privilege and no descriptor but the sync socket. */
 	if (dup2(sync_fd, 3) == 3) {

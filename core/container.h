@@ -12,6 +12,7 @@
 /* The descriptors the container's process gets as 0, 1, 2 (and the console, with -t). */
 struct nk_container_io {
 	int console;              /* PTY slave, or -1 */
+	char console_path[64];    /* its /dev/pts path, bound onto /dev/console */
 	int in, out, errout;      /* used when console is -1 */
 };
 

@@ -63,6 +63,8 @@ static int open_io(struct monitor *m, struct nk_container_io *io, struct nk_err 
 		io->console = ioctl(m->console, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (io->console < 0)
 			return nk_err_set(err, errno, "cannot open the pseudo-terminal's peer");
+		if (ptsname_r(m->console, io->console_path, sizeof(io->console_path)) != 0)
+			return nk_err_set(err, errno, "cannot name the pseudo-terminal");
 		struct winsize ws = {.ws_row = 24, .ws_col = 80};
 		ioctl(m->console, TIOCSWINSZ, &ws);
 		set_nonblock(m->console);
@@ -323,8 +325,8 @@ static void finish(struct monitor *m)
 		memset(&st, 0, sizeof(st));
 	st.status = NK_STOPPED;
 	st.finished_at = nk_wall_time_s();
-	st.monitor_pid = 0;
-	st.init_pid = 0;
+	st.monitor_pid = st.init_pid = 0;
+	st.monitor_start = st.init_start = 0;
 	record_exit(m, &st);
 	char sock[4096];
 	if (nk_path_socket(m->paths, m->name, sock, sizeof(sock)) == 0)

@@ -2,6 +2,7 @@
 #include "process.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -45,6 +46,12 @@ static int exec_in_path(char **args, char **env)
 
 int nk_process_exec(const struct nk_spec *spec, struct nk_err *err)
 {
+	/* Whatever the launcher blocked or ignored must not leak into the program. */
+	sigset_t none;
+	sigemptyset(&none);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (chdir(spec->cwd) < 0)
 		return nk_err_set(err, errno, "cannot change to the working directory %s", spec->cwd);
 	int r = nk_caps_apply(spec->cap_bounding, spec->cap_effective, spec->cap_permitted,

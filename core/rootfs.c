@@ -161,7 +161,7 @@ static int do_mount(int rootfd, const struct nk_mount *m, struct nk_err *err)
 }
 
 /* /dev holds only what a program needs; the devices come from the host's numbers. */
-static int populate_dev(int rootfd, int console_fd, struct nk_err *err)
+static int populate_dev(int rootfd, const char *console, struct nk_err *err)
 {
 	static const struct {
 		const char *name;
@@ -187,17 +187,17 @@ static int populate_dev(int rootfd, int console_fd, struct nk_err *err)
 	for (size_t i = 0; i < NK_ARRAY_SIZE(links); i++)
 		if (symlinkat(links[i].target, dev, links[i].name) < 0 && errno != EEXIST)
 			return nk_err_set(err, errno, "cannot create /dev/%s", links[i].name);
-	if (console_fd >= 0) {
+	if (console) {
 		int fd = openat(dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return nk_err_set(err, errno, "cannot create /dev/console");
 		close(fd);
-		char src[64];
-		fd_path(console_fd, src, sizeof(src));
+		/* By path: a descriptor from before the clone names the parent namespace's
+		 * mount, which cannot be bound here. */
 		nk_autoclose int target = open_in_root(rootfd, "/dev/console", O_PATH, 0);
 		char dst[64];
 		fd_path(target, dst, sizeof(dst));
-		if (target < 0 || mount(src, dst, NULL, MS_BIND, NULL) < 0)
+		if (target < 0 || mount(console, dst, NULL, MS_BIND, NULL) < 0)
 			return nk_err_set(err, errno, "cannot bind the console on /dev/console");
 	}
 	return 0;
@@ -273,7 +273,7 @@ static int enter_root(const char *root, struct nk_err *err)
 	return 0;
 }
 
-int nk_rootfs_setup(const struct nk_paths *paths, const struct nk_spec *spec, int console_fd,
+int nk_rootfs_setup(const struct nk_paths *paths, const struct nk_spec *spec, const char *console,
 		    struct nk_err *err)
 {
 	/* Nothing mounted here may propagate back to the host, nor host mounts in here. */
@@ -288,7 +288,7 @@ int nk_rootfs_setup(const struct nk_paths *paths, const struct nk_spec *spec, in
 	for (size_t i = 0; i < spec->mount_count; i++) {
 		if ((r = do_mount(rootfd, &spec->mounts[i], err)) < 0)
 			return r;
-		if (!strcmp(spec->mounts[i].destination, "/dev") && (r = populate_dev(rootfd, console_fd, err)) < 0)
+		if (!strcmp(spec->mounts[i].destination, "/dev") && (r = populate_dev(rootfd, console, err)) < 0)
 			return r;
 	}
 	if (spec->rootfs_lower && !strcmp(spec->rootfs_lower, "/") && (r = hide_nook_state(rootfd, paths, err)) < 0)

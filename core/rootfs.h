@@ -7,9 +7,9 @@
 #include "spec.h"
 
 /* Run inside the new mount namespace, as the container's init, before dropping privileges.
- * console_fd is the PTY slave to expose as /dev/console, or -1. On return the process's
+ * console is the host path of the PTY slave to expose as /dev/console, or NULL. On return the process's
  * root is the container's root and nothing of the host's mount table is reachable. */
-int nk_rootfs_setup(const struct nk_paths *paths, const struct nk_spec *spec, int console_fd,
+int nk_rootfs_setup(const struct nk_paths *paths, const struct nk_spec *spec, const char *console,
 		    struct nk_err *err) NK_MUST_CHECK;
 
 #endif
