@@ -9,7 +9,8 @@ WARN   := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wpointer-arith -Wundef -Wwrite-strings
 PKGS   := json-c libseccomp libarchive
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Always on, whatever CFLAGS the caller gives (the sanitizer build overrides CFLAGS).
+NK_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Debian packages the build and the tests need (checked by `make deps`).
@@ -34,23 +35,27 @@ all: nook
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(NK_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libnook.a: $(ENGINE_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 nook: $(TUI_OBJ) $(BUILD)/libnook.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TUI_OBJ) $(BUILD)/libnook.a $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(NK_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(TUI_OBJ) $(BUILD)/libnook.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnook.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libnook.a $(LDLIBS) -lcmocka
+	@echo "  TEST    $@"
+	@$(CC) $(NK_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnook.a $(LDLIBS) -lcmocka
 
 # Probes run inside sandboxes: static, so they need nothing from the image.
 $(BUILD)/probe/%: tests/probe/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -static -o $@ $<
+	@echo "  PROBE   $@"
+	@$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -static -o $@ $<
 
 probes: $(PROBE_BIN)
 

@@ -80,9 +80,9 @@ static json_object *parse_json(const char *buf, size_t len, const char *what, st
 	}
 	json_object_put(o);
 	nk_err_msg(err, EINVAL, "cannot parse %s: %s", what,
-		   je == json_tokener_success ? "text after the JSON document"
-		   : je == json_tokener_continue ? "the document is incomplete"
-		   : json_tokener_error_desc(je));
+		   je == json_tokener_continue ? "the document is incomplete"
+		   : je != json_tokener_success ? json_tokener_error_desc(je)
+		   : o ? "text after the JSON document" : "the document is null");
 	return NULL;
 }
 
@@ -236,7 +236,7 @@ static int oci_plan(int dirfd, const char *src, struct plan *p, struct nk_err *e
 /* manifest.json: [{"Config": "x.json", "Layers": ["a/layer.tar", ...]}, ...]; first image. */
 static int docker_plan(int dirfd, const char *src, struct plan *p, struct nk_err *err)
 {
-	json_object *doc = load_json(dirfd, "manifest.json", src, err), *layers;
+	json_object *doc = load_json(dirfd, "manifest.json", src, err), *layers = NULL;
 	if (!doc)
 		return -err->code;
 	json_object *img = json_object_is_type(doc, json_type_array)

@@ -225,33 +225,28 @@ static void set_xattrs(int fd, struct archive_entry *e)
 	}
 }
 
-/* Owner, mode, xattrs, times, in that order: chown clears setuid bits and file capabilities. */
-static int set_meta_fd(struct xtr *x, int fd, struct archive_entry *e)
+/* Owner, mode, xattrs, times, in that order: chown clears setuid bits and file capabilities.
+ * Owners are best effort where the ids are not ours to give (a user namespace, not root). */
+static int set_meta(struct xtr *x, int fd, int pfd, const char *leaf, struct archive_entry *e)
 {
-	if (x->as_root)
-		(void)fchown(fd, archive_entry_uid(e), archive_entry_gid(e));
-	if (fchmod(fd, archive_entry_perm(e) & 07777) < 0)
+	uid_t uid = archive_entry_uid(e);
+	gid_t gid = archive_entry_gid(e);
+	if (x->as_root && (fd >= 0 ? fchown(fd, uid, gid)
+				   : fchownat(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW)) < 0 &&
+	    errno != EPERM && errno != EINVAL)
 		return -errno;
-	set_xattrs(fd, e);
+	mode_t mode = archive_entry_perm(e) & 07777;
+	if (fd >= 0 ? fchmod(fd, mode) < 0
+		    : archive_entry_filetype(e) != AE_IFLNK && fchmodat(pfd, leaf, mode, 0) < 0)
+		return -errno;
+	if (fd >= 0)
+		set_xattrs(fd, e);
 	struct timespec ts[2] = {
 		{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
 		{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
 	};
-	(void)futimens(fd, ts);
-	return 0;
-}
-
-static int set_meta_at(struct xtr *x, int pfd, const char *leaf, struct archive_entry *e, int chmod)
-{
-	if (x->as_root)
-		(void)fchownat(pfd, leaf, archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW);
-	if (chmod && fchmodat(pfd, leaf, archive_entry_perm(e) & 07777, 0) < 0)
+	if ((fd >= 0 ? futimens(fd, ts) : utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW)) < 0)
 		return -errno;
-	struct timespec ts[2] = {
-		{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
-		{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
-	};
-	(void)utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW);
 	return 0;
 }
 
@@ -286,8 +281,8 @@ static int write_file(struct xtr *x, struct archive *a, int pfd, const char *lea
 	/* A sparse file may end in a hole that no data block covers. */
 	if (archive_entry_size_is_set(e) && ftruncate(fd, archive_entry_size(e)) < 0)
 		return nk_err_set(x->err, errno, "cannot size %s from %s", name, x->what);
-	int r = set_meta_fd(x, fd, e);
-	return r < 0 ? nk_err_set(x->err, -r, "cannot set the mode of %s from %s", name, x->what) : 0;
+	int r = set_meta(x, fd, -1, NULL, e);
+	return r < 0 ? nk_err_set(x->err, -r, "cannot set owner, mode or time of %s from %s", name, x->what) : 0;
 }
 
 static int make_dir(struct xtr *x, int pfd, const char *leaf, struct archive_entry *e)
@@ -297,7 +292,7 @@ static int make_dir(struct xtr *x, int pfd, const char *leaf, struct archive_ent
 	nk_autoclose int fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	return set_meta_fd(x, fd, e);
+	return set_meta(x, fd, -1, NULL, e);
 }
 
 /* The target is looked up inside dest like any path, so a link can only join files of dest. */
@@ -345,7 +340,7 @@ static int make_node(struct xtr *x, int pfd, const char *leaf, struct archive_en
 		}
 		return -errno;
 	}
-	return set_meta_at(x, pfd, leaf, e, 1);
+	return set_meta(x, -1, pfd, leaf, e);
 }
 
 static int extract_entry(struct xtr *x, struct archive *a, struct archive_entry *e)
@@ -399,7 +394,7 @@ static int extract_entry(struct xtr *x, struct archive *a, struct archive_entry 
 		if (!target || !*target)
 			return nk_err_msg(x->err, EINVAL, "refusing symlink %s in %s: it has no target",
 					  name, x->what);
-		r = symlinkat(target, pfd, leaf) < 0 ? -errno : set_meta_at(x, pfd, leaf, e, 0);
+		r = symlinkat(target, pfd, leaf) < 0 ? -errno : set_meta(x, -1, pfd, leaf, e);
 		break;
 	case AE_IFCHR:
 	case AE_IFBLK:

@@ -1,0 +1,3 @@
+build-clang-img/core/err.o: core/err.c core/err.h
+
+core/err.h:
