@@ -7,10 +7,12 @@ PYTHON    := /usr/bin/python3
 
 WARN   := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wpointer-arith -Wundef -Wwrite-strings
-PKGS   := json-c libseccomp libarchive
+PKGS   := json-c libseccomp
+# libarchive is dlopen'ed by core/archive-dl.c; only its headers are needed here.
+ARCHIVE_CFLAGS := $(shell pkg-config --cflags libarchive 2>/dev/null)
 CFLAGS ?= -O2 -g
 # Always on, whatever CFLAGS the caller gives (the sanitizer build overrides CFLAGS).
-NK_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+NK_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(ARCHIVE_CFLAGS)
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Debian packages the build and the tests need (checked by `make deps`).
@@ -29,7 +31,7 @@ TUI_OBJ    := $(TUI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PROBE_BIN  := $(PROBE_SRC:tests/probe/%.c=$(BUILD)/probe/%)
 
-.PHONY: all deps run check unit unit-asan integration probes install clean lint asan fuzz bench
+.PHONY: all deps run check unit unit-asan clang-check integration probes install clean lint asan fuzz bench
 
 all: nook
 
@@ -49,7 +51,8 @@ nook: $(TUI_OBJ) $(BUILD)/libnook.a
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnook.a
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(NK_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnook.a $(LDLIBS) -lcmocka
+	@$(CC) $(NK_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnook.a $(LDLIBS) \
+		$(shell pkg-config --libs libarchive 2>/dev/null) -lcmocka
 
 # Probes run inside sandboxes: static, so they need nothing from the image.
 $(BUILD)/probe/%: tests/probe/%.c
@@ -82,11 +85,17 @@ unit-asan:
 
 asan: unit-asan
 
+# The whole tree must also compile warning-free with clang.
+clang-check:
+	@$(MAKE) --no-print-directory CC=clang BUILD=build-clang build-clang/libnook.a \
+		$(TUI_SRC:%.c=build-clang/%.o)
+
 integration: nook probes
 	NOOK_BIN=$(CURDIR)/nook NOOK_PROBES=$(CURDIR)/$(BUILD)/probe \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 check: deps nook probes
+	@$(MAKE) --no-print-directory clang-check
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
 	@$(MAKE) --no-print-directory integration
@@ -102,6 +111,6 @@ lint:
 	@echo lint ok
 
 clean:
-	rm -rf $(BUILD) build-asan nook
+	rm -rf $(BUILD) build-asan build-clang build-fuzz nook
 
 -include $(ENGINE_OBJ:.o=.d) $(TUI_OBJ:.o=.d)

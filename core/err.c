@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+NK_PRINTF(4, 0)
 static int vset(struct nk_err *err, int code, int with_errno, const char *fmt, va_list ap)
 {
 	if (code < 0)

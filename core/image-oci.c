@@ -1,8 +1,6 @@
 /* OCI image layouts and `docker save` archives: choose the manifest, unpack layers, read defaults. */
 #include "image.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -15,6 +13,7 @@
 
 #include "image-oci-internal.h"
 #include "util.h"
+#include "archive-dl.h"
 
 #define MAX_JSON_BYTES (16u << 20)
 #define MAX_LAYERS 512

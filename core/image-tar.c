@@ -1,8 +1,6 @@
 /* Tar extraction for image layers: every write resolved inside dest, OCI whiteouts applied. */
 #include "image.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +16,7 @@
 
 #include "image-oci-internal.h"
 #include "util.h"
+#include "archive-dl.h"
 
 #define WH_PREFIX ".wh."
 #define WH_META ".wh..wh."
@@ -413,6 +412,9 @@ int nk_tar_extract_fd(int fd, const char *what, const char *dest, struct nk_err 
 {
 	struct xtr x = {.what = what, .err = err, .as_root = geteuid() == 0};
 	nk_err_clear(err);
+	int loaded = nk_archive_load(err);
+	if (loaded < 0)
+		return loaded;
 	x.rootfd = open(dest, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (x.rootfd < 0)
 		return nk_err_set(err, errno, "cannot open extraction directory %s", dest);

@@ -1,5 +1,0 @@
-build-asan-img/core/console-log.o: core/console-log.c core/console-log.h \
- core/util.h core/err.h
-core/console-log.h:
-core/util.h:
-core/err.h:

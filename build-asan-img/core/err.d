@@ -1,2 +1,0 @@
-build-asan-img/core/err.o: core/err.c core/err.h
-core/err.h:

@@ -1,3 +1,0 @@
-build-asan-img/core/util.o: core/util.c core/util.h core/err.h
-core/util.h:
-core/err.h:

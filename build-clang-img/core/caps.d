@@ -1,8 +1,0 @@
-build-clang-img/core/caps.o: core/caps.c core/caps.h core/err.h \
-  core/util.h
-
-core/caps.h:
-
-core/err.h:
-
-core/util.h:

@@ -1,3 +1,0 @@
-build-clang-img/core/err.o: core/err.c core/err.h
-
-core/err.h:
