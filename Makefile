@@ -103,6 +103,10 @@ check: deps nook probes
 install: nook
 	install -D -m 0755 nook $(DESTDIR)$(PREFIX)/bin/nook
 
+# Start-up time against crun, runc, bwrap and the unshare floor (installs the peers).
+bench: nook
+	bench/startup.sh
+
 lint:
 	@! grep -nE '\bsprintf\(' core/*.c net/*.c tui/*.c 2>/dev/null
 	@! grep -nE '\b(system|popen)\(' core/*.c net/*.c 2>/dev/null

@@ -189,7 +189,7 @@ int nk_image_resolve(const struct nk_paths *paths, const char *name, struct nk_i
 	    nk_path_image(paths, name, "image.json", meta, sizeof(meta)) < 0)
 		return nk_err_msg(err, ENAMETOOLONG, "NOOK_ROOT is too long");
 	if (access(meta, F_OK) < 0 && !strcmp(name, "busybox")) {
-		r = stage_and_publish(paths, name, "busybox", fill_busybox, err);
+		r = stage_and_publish(paths, name, "built from the host's busybox", fill_busybox, err);
 		if (r == -EEXIST)
 			r = 0; /* another nook built it at the same moment */
 		if (r < 0)

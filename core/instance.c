@@ -60,12 +60,16 @@ static int publish(const struct nk_paths *paths, const struct nk_run_opts *opts,
 	nk_autofree char *json = NULL;
 	if (r == 0 && (r = nk_spec_build(opts, name, img, final, &json, err)) == 0 &&
 	    (r = nk_fmt(p, sizeof(p), "%s/config.json", stage)) == 0)
-		r = nk_write_file_atomic(p, json, strlen(json), 0600, err);
+		r = opts->remove ? nk_write_file_replace(p, json, strlen(json), 0600, err)
+				 : nk_write_file_atomic(p, json, strlen(json), 0600, err);
 	if (r == 0) {
-		struct nk_state st = {.status = NK_CREATED, .created_at = nk_wall_time_s()};
+		struct nk_state st = {.status = NK_CREATED, .created_at = nk_wall_time_s(),
+				      .ephemeral = opts->remove};
 		nk_autofree char *sj = nk_state_to_json(&st);
 		if ((r = nk_fmt(p, sizeof(p), "%s/state.json", stage)) == 0)
-			r = sj ? nk_write_file_atomic(p, sj, strlen(sj), 0600, err) : -ENOMEM;
+			r = !sj ? -ENOMEM
+			    : opts->remove ? nk_write_file_replace(p, sj, strlen(sj), 0600, err)
+					   : nk_write_file_atomic(p, sj, strlen(sj), 0600, err);
 	}
 	if (r == 0 && renameat2(AT_FDCWD, stage, AT_FDCWD, final, RENAME_NOREPLACE) < 0)
 		r = errno == EEXIST || errno == ENOTEMPTY
@@ -317,6 +321,22 @@ int nk_inst_get(const struct nk_paths *paths, const char *name, struct nk_instan
 	return 0;
 }
 
+/* A create that crashed between staging and publishing leaves .staging-NAME-PID. */
+static void remove_stale_staging(const char *dir, const char *entry)
+{
+	const char *dash = strrchr(entry, '-');
+	if (strncmp(entry, ".staging-", 9) != 0 || !dash)
+		return;
+	char *end;
+	long pid = strtol(dash + 1, &end, 10);
+	if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return;
+	char p[PATH_MAX];
+	struct nk_err ignored;
+	if (nk_fmt(p, sizeof(p), "%s/%s", dir, entry) == 0)
+		(void)!nk_rm_rf(p, &ignored);
+}
+
 int nk_inst_list(const struct nk_paths *paths, nk_inst_visit_fn visit, void *opaque, struct nk_err *err)
 {
 	char dir[PATH_MAX];
@@ -329,7 +349,9 @@ int nk_inst_list(const struct nk_paths *paths, nk_inst_visit_fn visit, void *opa
 	for (int i = 0; i < n; i++) {
 		struct nk_instance_info info;
 		struct nk_err ignored;
-		if (names[i]->d_name[0] != '.' && nk_inst_get(paths, names[i]->d_name, &info, &ignored) == 0)
+		if (names[i]->d_name[0] == '.')
+			remove_stale_staging(dir, names[i]->d_name);
+		else if (nk_inst_get(paths, names[i]->d_name, &info, &ignored) == 0)
 			visit(&info, opaque);
 		free(names[i]);
 	}

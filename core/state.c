@@ -35,6 +35,7 @@ char *nk_state_to_json(const struct nk_state *st)
 	json_object_object_add(o, "exit_code", json_object_new_int(st->exit_code));
 	json_object_object_add(o, "exit_reason", json_object_new_string(st->exit_reason));
 	json_object_object_add(o, "error", json_object_new_string(st->error));
+	json_object_object_add(o, "ephemeral", json_object_new_boolean(st->ephemeral));
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	char *out = s ? strdup(s) : NULL;
 	json_object_put(o);
@@ -81,6 +82,7 @@ int nk_state_from_json(const char *json, struct nk_state *st, struct nk_err *err
 	GET("started_at", started_at, json_object_get_int64);
 	GET("finished_at", finished_at, json_object_get_int64);
 	GET("exit_code", exit_code, json_object_get_int);
+	GET("ephemeral", ephemeral, json_object_get_boolean);
 #undef GET
 	copy_str(o, "exit_reason", st->exit_reason, sizeof(st->exit_reason));
 	copy_str(o, "error", st->error, sizeof(st->error));
@@ -111,6 +113,8 @@ int nk_state_write(const struct nk_paths *paths, const char *name, const struct 
 	nk_autofree char *json = nk_state_to_json(st);
 	if (!json)
 		return nk_err_set(err, ENOMEM, "serialising state of %s", name);
+	if (st->ephemeral)
+		return nk_write_file_replace(path, json, strlen(json), 0600, err);
 	return nk_write_file_atomic(path, json, strlen(json), 0600, err);
 }
 

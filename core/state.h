@@ -19,6 +19,7 @@ struct nk_state {
 	int64_t created_at, started_at, finished_at; /* wall-clock seconds */
 	int exit_code;           /* valid when stopped after a start */
 	char exit_reason[32];    /* "exited", "signaled", "killed", "oom", "monitor-lost", "failed" */
+	int ephemeral;           /* an --rm instance: writes skip the fsync */
 	char error[1024];        /* why the last start failed, if it did */
 };
 

@@ -110,7 +110,7 @@ ssize_t nk_read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
-int nk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+static int write_replace(const char *path, const void *data, size_t len, mode_t mode, int durable,
 			 struct nk_err *err)
 {
 	char tmp[4096];
@@ -120,7 +120,7 @@ int nk_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 	if (fd < 0)
 		return nk_err_set(err, errno, "cannot create %s", tmp);
 	int r = nk_write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	close(fd);
 	if (r == 0 && rename(tmp, path) < 0)
@@ -130,6 +130,18 @@ int nk_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 		return nk_err_set(err, -r, "cannot write %s", path);
 	}
 	return 0;
+}
+
+int nk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			 struct nk_err *err)
+{
+	return write_replace(path, data, len, mode, 1, err);
+}
+
+int nk_write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+			  struct nk_err *err)
+{
+	return write_replace(path, data, len, mode, 0, err);
 }
 
 int nk_write_str(const char *path, const char *s)

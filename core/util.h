@@ -38,6 +38,10 @@ int nk_read_file(const char *path, char **out, size_t *len, struct nk_err *err) 
 /* Write a file atomically: temp file in the same directory, fsync, rename. */
 int nk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct nk_err *err) NK_MUST_CHECK;
+/* The same without the fsync: a crashed writer still never leaves a half file, but a
+ * power loss may lose the update. For state that does not outlive a boot (--rm). */
+int nk_write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+			  struct nk_err *err) NK_MUST_CHECK;
 /* Write a string to an existing file (sysfs/cgroupfs style): one write, no truncation games. */
 int nk_write_str(const char *path, const char *s);
 
