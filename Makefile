@@ -18,20 +18,23 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian packages the build and the tests need (checked by `make deps`).
 DEB_BUILD := build-essential pkg-config libjson-c-dev libseccomp-dev libarchive-dev \
              libcmocka-dev busybox-static
-DEB_TEST  := python3-pytest python3-pexpect tmux clang
+DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev
 DEB_PKGS  := $(DEB_BUILD) $(DEB_TEST)
 
 ENGINE_SRC := $(wildcard core/*.c) $(wildcard net/*.c)
 TUI_SRC    := $(wildcard tui/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 PROBE_SRC  := $(wildcard tests/probe/*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 10
 
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 TUI_OBJ    := $(TUI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PROBE_BIN  := $(PROBE_SRC:tests/probe/%.c=$(BUILD)/probe/%)
 
-.PHONY: all deps run check unit unit-asan clang-check integration probes install clean lint asan fuzz bench
+.PHONY: all deps run check unit unit-asan clang-check fuzz-lib integration probes install clean lint asan fuzz bench
 
 all: nook
 
@@ -85,6 +88,25 @@ unit-asan:
 
 asan: unit-asan
 
+# libFuzzer targets: the engine built with coverage, each target run briefly.
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+fuzz-lib:
+	@$(MAKE) --no-print-directory CC=clang BUILD=build-fuzz CFLAGS="$(FUZZ_FLAGS)" build-fuzz/libnook.a
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c fuzz-lib
+	@echo "  FUZZ    $@"
+	@clang $(NK_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< build-fuzz/libnook.a \
+		$(LDLIBS) $(shell pkg-config --libs libarchive 2>/dev/null)
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+		mkdir -p build-fuzz/corpus/$$(basename $$f); \
+		echo "  RUN     $$f ($(FUZZ_SECONDS) s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build-fuzz/corpus/$$(basename $$f) \
+			>build-fuzz/$$(basename $$f).log 2>&1 || { tail -40 build-fuzz/$$(basename $$f).log; exit 1; }; \
+		grep -E '^Done|stat::number_of_executed_units' build-fuzz/$$(basename $$f).log | tail -1; \
+	done
+
 # The whole tree must also compile warning-free with clang.
 clang-check:
 	@$(MAKE) --no-print-directory CC=clang BUILD=build-clang build-clang/libnook.a \
@@ -98,6 +120,7 @@ check: deps nook probes
 	@$(MAKE) --no-print-directory clang-check
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory integration
 
 install: nook
