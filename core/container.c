@@ -121,6 +121,10 @@ static void container_init(const struct nk_paths *paths, const struct nk_spec *s
 	struct sync_msg m;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, "nook-init");
+	/* The command runs as root beside us: without this it could ptrace init or take
+	 * its sync socket (pidfd_getfd) and report a fake exit status to the monitor.
+	 * exec resets the flag, so the command itself stays an ordinary process. */
+	prctl(PR_SET_DUMPABLE, 0);
 	/* Wait until the monitor has put us in the cgroup, then take it as our root. */
 	if (read(sync_fd, &m, sizeof(m)) != sizeof(m) || m.type != SYNC_GO)
 		_exit(NK_EXIT_NOOK_FAILED);

@@ -85,13 +85,13 @@ int nk_image_build_busybox(const char *rootfs, struct nk_err *err)
 	for (size_t i = 0; i < NK_ARRAY_SIZE(dirs); i++) {
 		if (nk_fmt(path, sizeof(path), "%s/%s", rootfs, dirs[i]) < 0)
 			return nk_err_msg(err, ENAMETOOLONG, "image path too long");
-		if (mkdir(path, !strcmp(dirs[i], "tmp") || !strcmp(dirs[i], "var/tmp") ? 01777 : 0755) < 0 &&
-		    errno != EEXIST)
+		int sticky = !strcmp(dirs[i], "tmp") || !strcmp(dirs[i], "var/tmp");
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			return nk_err_set(err, errno, "cannot create %s", path);
+		/* mkdir's mode passes through the umask; set the real one explicitly. */
+		if (chmod(path, sticky ? 01777 : 0755) < 0)
+			return nk_err_set(err, errno, "cannot set the mode of %s", path);
 	}
-	chmod(path, 01777);
-	if (nk_fmt(path, sizeof(path), "%s/tmp", rootfs) == 0)
-		chmod(path, 01777);
 	if (nk_fmt(path, sizeof(path), "%s/bin", rootfs) < 0)
 		return nk_err_msg(err, ENAMETOOLONG, "image path too long");
 	int r = nk_image_copy_file(busybox, path, "busybox", err);

@@ -1,10 +1,10 @@
 /* probe: run inside a sandbox, report facts as one JSON object on stdout, so tests
  * assert on what the kernel says rather than on busybox's output format.
- *
  *   fds (open fds > 2 and their targets)   caps (/proc/self/status Cap* + NoNewPrivs)
  *   tiocsti [TEXT] (TIOCSTI into fd 0 and /dev/tty)   ns (inodes in /proc/self/ns)
- *   pid (pid, ppid, comms)   zombies (pids in state Z)   ifaces (links, up/loopback)
- *   write PATH   read PATH   mknod PATH (char 1:3)   mount [DIR] (tmpfs, default /mnt)
+ *   pid (pid, ppid, comm)   zombies (pids in state Z)   ifaces (links, up/loopback)
+ *   write PATH   read PATH (size, max 4 KiB)   mknod PATH (char 1:3)   mount [DIR] (tmpfs)
+ *   getfd PID (pidfd_getfd every descriptor of PID, then list what this process holds)
  * Outcomes are "ok" or an errno name ("EROFS"), never a localised message. */
 #include <ctype.h>
 #include <dirent.h>
@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -64,13 +65,13 @@ static void kv_str(const char *sep, const char *key, const char *val)
 	json_str(val);
 }
 
-static int cmd_fds(UNUSED const char *arg)
+static int list_fds(const char *first)
 {
 	DIR *d = opendir("/proc/self/fd");
 	if (!d)
 		return fail();
 	const char *sep = "";
-	printf("{\"fds\":{");
+	printf("{%s\"fds\":{", first);
 	for (struct dirent *e; (e = readdir(d));) {
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
@@ -87,6 +88,25 @@ static int cmd_fds(UNUSED const char *arg)
 	closedir(d);
 	printf("}}\n");
 	return 0;
+}
+
+static int cmd_fds(UNUSED const char *arg)
+{
+	return list_fds("");
+}
+
+/* Take every descriptor another process holds, as a process allowed to ptrace it can. */
+static int cmd_getfd(const char *pid)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, atoi(pid), 0), e = pidfd < 0 ? errno : 0;
+	for (int fd = 0; pidfd >= 0 && fd < 1024; fd++)
+		if (syscall(SYS_pidfd_getfd, pidfd, fd, 0) < 0 && errno != EBADF)
+			e = errno;
+	if (pidfd >= 0)
+		close(pidfd);
+	char first[64];
+	snprintf(first, sizeof(first), "\"pidfd_getfd\":\"%s\",", e ? errname(e) : "ok");
+	return list_fds(first);
 }
 
 static int cmd_caps(UNUSED const char *arg)
@@ -125,9 +145,7 @@ static const char *push(int fd, const char *text)
 static int cmd_tiocsti(const char *arg)
 {
 	const char *text = arg ? arg : "x";
-	char *tty0 = ttyname(0);
-	printf("{\"ttyname0\":");
-	json_str(tty0 ? tty0 : "");
+	printf("{\"ttyname0\":\"%s\"", ttyname(0) ? ttyname(0) : "");
 	kv_str(",", "stdin", push(0, text));
 	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	kv_str(",", "dev_tty", fd < 0 ? errname(errno) : push(fd, text));
@@ -144,11 +162,9 @@ static int cmd_ns(UNUSED const char *arg)
 		return fail();
 	const char *sep = "";
 	putchar('{');
+	struct stat st;
 	for (struct dirent *e; (e = readdir(d));) {
-		if (e->d_name[0] == '.')
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), e->d_name, &st, 0) < 0)
+		if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, 0) < 0)
 			continue;
 		printf("%s\"%s\":%llu", sep, e->d_name, (unsigned long long)st.st_ino);
 		sep = ",";
@@ -158,27 +174,17 @@ static int cmd_ns(UNUSED const char *arg)
 	return 0;
 }
 
-static void read_comm(pid_t pid, char *buf, size_t size)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	buf[0] = '\0';
-	FILE *f = fopen(path, "r");
-	if (f && !fgets(buf, (int)size, f))
-		buf[0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (f)
-		fclose(f);
-}
-
 static int cmd_pid(UNUSED const char *arg)
 {
-	char comm[64], comm1[64];
-	read_comm(getppid(), comm, sizeof(comm));
-	read_comm(1, comm1, sizeof(comm1));
+	char path[64], comm[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)getppid());
+	FILE *f = fopen(path, "r");
+	if (f && fgets(comm, sizeof(comm), f))
+		comm[strcspn(comm, "\n")] = '\0';
+	if (f)
+		fclose(f);
 	printf("{\"pid\":%d,\"ppid\":%d", (int)getpid(), (int)getppid());
 	kv_str(",", "ppid_comm", comm);
-	kv_str(",", "pid1_comm", comm1);
 	printf("}\n");
 	return 0;
 }
@@ -196,10 +202,9 @@ static int cmd_zombies(UNUSED const char *arg)
 		char path[300], buf[512];
 		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
 		FILE *f = fopen(path, "r");
-		if (!f)
-			continue;
-		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
 		buf[n] = '\0';
 		char *rp = strrchr(buf, ')');
 		if (rp && rp[1] == ' ' && rp[2] == 'Z') {
@@ -221,8 +226,7 @@ static int cmd_ifaces(UNUSED const char *arg)
 	const char *sep = "";
 	putchar('{');
 	for (struct if_nameindex *i = ifs; i->if_index; i++) {
-		struct ifreq r;
-		memset(&r, 0, sizeof(r));
+		struct ifreq r = {0};
 		snprintf(r.ifr_name, sizeof(r.ifr_name), "%s", i->if_name);
 		int ok = ioctl(s, SIOCGIFFLAGS, &r) == 0;
 		printf("%s", sep);
@@ -249,13 +253,10 @@ static int cmd_write(const char *path)
 
 static int cmd_read(const char *path)
 {
-	char buf[4097];
+	char buf[4096];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	printf("{\"read\":\"%s\",\"size\":%zd,\"data\":", outcome(n < 0 ? -1 : 0), n < 0 ? 0 : n);
-	buf[n < 0 ? 0 : n] = '\0';
-	json_str(buf);
-	printf("}\n");
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+	printf("{\"read\":\"%s\",\"size\":%zd}\n", outcome(n < 0 ? -1 : 0), n < 0 ? 0 : n);
 	if (fd >= 0)
 		close(fd);
 	return 0;
@@ -263,15 +264,13 @@ static int cmd_read(const char *path)
 
 static int cmd_mknod(const char *path)
 {
-	printf("{\"mknod\":\"%s\"}\n", outcome(mknod(path, S_IFCHR | 0600, makedev(1, 3))));
-	return 0;
+	return printf("{\"mknod\":\"%s\"}\n", outcome(mknod(path, S_IFCHR | 0600, makedev(1, 3)))) < 0;
 }
 
 static int cmd_mount(const char *dir)
 {
 	int r = mount("tmpfs", dir ? dir : "/mnt", "tmpfs", 0, "size=1m");
-	printf("{\"mount\":\"%s\"}\n", outcome(r));
-	return 0;
+	return printf("{\"mount\":\"%s\"}\n", outcome(r)) < 0;
 }
 
 static const struct {
@@ -282,7 +281,7 @@ static const struct {
     {"fds", cmd_fds, 0},         {"caps", cmd_caps, 0},       {"tiocsti", cmd_tiocsti, 0},
     {"ns", cmd_ns, 0},           {"pid", cmd_pid, 0},         {"zombies", cmd_zombies, 0},
     {"ifaces", cmd_ifaces, 0},   {"write", cmd_write, 1},     {"read", cmd_read, 1},
-    {"mknod", cmd_mknod, 1},     {"mount", cmd_mount, 0},
+    {"mknod", cmd_mknod, 1},     {"mount", cmd_mount, 0},     {"getfd", cmd_getfd, 1},
 };
 
 int main(int argc, char **argv)
@@ -293,6 +292,6 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], commands[i].name) && (arg || !commands[i].needs_arg))
 			return commands[i].run(arg);
 	fprintf(stderr, "usage: probe fds|caps|tiocsti [TEXT]|ns|pid|zombies|ifaces|"
-			"write PATH|read PATH|mknod PATH|mount [DIR]\n");
+			"write PATH|read PATH|mknod PATH|mount [DIR]|getfd PID\n");
 	return 2;
 }
