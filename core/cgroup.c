@@ -39,3 +39,23 @@ int nk_cgroup_cleanup(struct nk_cgroup *cg, struct nk_err *err)
 	}
 	return r;
 }
+
+void nk_cgroup_reader_open(struct nk_cgroup *cg, struct nk_cgroup_reader *rd)
+{
+	rd->ops = cg->ops;
+	cg->ops->open_reader(cg, rd);
+}
+
+void nk_cgroup_reader_read(const struct nk_cgroup_reader *rd, struct nk_cgroup_stats *st)
+{
+	rd->ops->read_stats(rd, st);
+}
+
+void nk_cgroup_reader_close(struct nk_cgroup_reader *rd)
+{
+	for (int i = 0; i < NK_CGF_COUNT; i++) {
+		if (rd->fd[i] >= 0)
+			close(rd->fd[i]);
+		rd->fd[i] = -1;
+	}
+}

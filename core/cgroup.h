@@ -1,23 +1,68 @@
-/* Per-instance cgroups, behind one interface for cgroup v2 and the v1/hybrid layout. */
+/* Per-instance cgroups, behind one interface for cgroup v2 and the v1/hybrid layout:
+ * create, attach, limits, live usage, freeze, destroy. */
 #ifndef NOOK_CGROUP_H
 #define NOOK_CGROUP_H
 
 #include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "err.h"
+#include "resources.h"
 
 struct nk_cgroup;
+
+/* Live usage; a field is valid when its NK_STAT_* bit is in `have`. */
+struct nk_cgroup_stats {
+	uint64_t cpu_usage_ns;
+	uint64_t cpu_periods, cpu_throttled_periods, cpu_throttled_ns;
+	uint64_t mem_current, mem_peak, mem_limit; /* mem_limit NK_UNLIMITED when none */
+	uint64_t pids_current, pids_limit;         /* pids_limit NK_UNLIMITED when none */
+	uint64_t io_read_bytes, io_write_bytes;
+	uint64_t oom_kills;
+	unsigned have;
+};
+
+enum {
+	NK_STAT_CPU = 1 << 0,
+	NK_STAT_THROTTLE = 1 << 1,
+	NK_STAT_MEM = 1 << 2,
+	NK_STAT_MEM_PEAK = 1 << 3,
+	NK_STAT_PIDS = 1 << 4,
+	NK_STAT_IO = 1 << 5,
+	NK_STAT_OOM = 1 << 6,
+};
+
+/* The files a refresh reads, kept open between refreshes (one pread each). */
+enum nk_cgroup_file {
+	NK_CGF_CPU_USAGE, NK_CGF_CPU_STAT, NK_CGF_MEM_CURRENT, NK_CGF_MEM_PEAK, NK_CGF_MEM_LIMIT,
+	NK_CGF_MEM_EVENTS, NK_CGF_PIDS_CURRENT, NK_CGF_PIDS_LIMIT, NK_CGF_IO, NK_CGF_COUNT
+};
+
+struct nk_cgroup_reader {
+	const struct nk_cgroup_ops *ops;
+	int fd[NK_CGF_COUNT]; /* -1 where the host lacks the file */
+};
 
 /* One backend per layout; chosen at run time by nk_cgroup_init. */
 struct nk_cgroup_ops {
 	const char *layout; /* "v2" or "v1" */
 	int (*create)(struct nk_cgroup *cg, struct nk_err *err);
+	int (*set_limits)(struct nk_cgroup *cg, const struct nk_limits *l, struct nk_err *err);
 	int (*attach)(struct nk_cgroup *cg, pid_t pid, struct nk_err *err);
+	/* Open the files read_stats needs; missing ones stay -1. */
+	void (*open_reader)(struct nk_cgroup *cg, struct nk_cgroup_reader *rd);
+	void (*read_stats)(const struct nk_cgroup_reader *rd, struct nk_cgroup_stats *st);
+	int (*freeze)(struct nk_cgroup *cg, int frozen, struct nk_err *err);
 	/* SIGKILL everything left in the group. */
 	int (*kill_all)(struct nk_cgroup *cg);
 	/* Remove the group (after kill_all); a group already gone is not an error. */
 	int (*destroy)(struct nk_cgroup *cg, struct nk_err *err);
+	/* Which controllers this host offers, space separated, for `nook info`. */
+	void (*controllers)(struct nk_cgroup *cg, char *buf, size_t size);
+	/* Whether a limit can be applied here (e.g. io weight needs a weight-aware scheduler). */
+	int (*supports)(struct nk_cgroup *cg, const struct nk_limits *l, struct nk_err *err);
 };
 
 struct nk_cgroup {
@@ -31,6 +76,20 @@ int nk_cgroup_init(struct nk_cgroup *cg, const char *instance, struct nk_err *er
 
 /* Kill what is left in the group and remove it; tolerant of a missing group. */
 int nk_cgroup_cleanup(struct nk_cgroup *cg, struct nk_err *err) NK_MUST_CHECK;
+
+void nk_cgroup_reader_open(struct nk_cgroup *cg, struct nk_cgroup_reader *rd);
+void nk_cgroup_reader_read(const struct nk_cgroup_reader *rd, struct nk_cgroup_stats *st);
+void nk_cgroup_reader_close(struct nk_cgroup_reader *rd);
+
+/* Read a small cgroup file at offset 0 into buf (NUL-terminated); -errno on failure. */
+int nk_cgroup_pread(int fd, char *buf, size_t size);
+
+/* Parsers for cgroup file contents, shared by both backends and tested on recordings. */
+int nk_cg_parse_u64(const char *buf, uint64_t *out);          /* "123\n", "max" */
+int nk_cg_parse_keyed(const char *buf, const char *key, uint64_t *out); /* "key value" lines */
+int nk_cg_parse_io_stat(const char *buf, uint64_t *rbytes, uint64_t *wbytes);  /* v2 io.stat */
+int nk_cg_parse_blkio(const char *buf, uint64_t *rbytes, uint64_t *wbytes);    /* v1 blkio */
+int nk_cg_parse_cpu_max(const char *buf, uint64_t *quota, uint64_t *period);  /* v2 cpu.max */
 
 extern const struct nk_cgroup_ops nk_cgroup_v1_ops;
 extern const struct nk_cgroup_ops nk_cgroup_v2_ops;

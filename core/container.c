@@ -183,6 +183,8 @@ int nk_container_start(const struct nk_paths *paths, const struct nk_spec *spec,
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return nk_err_set(err, errno, "cannot create the sync socket");
 	int r = cg->ops->create(cg, err);
+	if (r == 0)
+		r = cg->ops->set_limits(cg, &spec->limits, err);
 	if (r < 0)
 		goto undo_socket;
 	/* A raw clone behaves like fork (no new stack) and takes the namespace flags. The

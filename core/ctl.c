@@ -41,7 +41,9 @@ int nk_ctl_send(int fd, int type, const void *payload, size_t len)
 ssize_t nk_ctl_recv(int fd, struct nk_ctl_hdr *hdr, void *payload, size_t cap)
 {
 	ssize_t n = nk_read_full(fd, hdr, sizeof(*hdr));
-	if (n <= 0)
+	if (n == 0)
+		return -EPIPE; /* 0 is a valid length: an empty OK, say */
+	if (n < 0)
 		return n;
 	if ((size_t)n < sizeof(*hdr) || hdr->version != NK_CTL_VERSION || hdr->len > NK_CTL_MAX_PAYLOAD ||
 	    hdr->len > cap || hdr->type == 0 || hdr->type >= NK_CTL_TYPE_MAX)

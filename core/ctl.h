@@ -24,6 +24,9 @@ enum nk_ctl_type {
 	NK_CTL_STARTED,    /* m->c: i32 init pid; the command is running */
 	NK_CTL_EXIT,       /* m->c: i32 exit code, then the reason text */
 	NK_CTL_ERROR,      /* m->c: message text; the request failed */
+	NK_CTL_PAUSE,      /* c->m: freeze every process of the instance */
+	NK_CTL_RESUME,     /* c->m: thaw them */
+	NK_CTL_OK,         /* m->c: the request (pause, resume) is done */
 	NK_CTL_TYPE_MAX,
 };
 
@@ -39,7 +42,7 @@ struct nk_ctl_hdr {
 	uint32_t len; /* payload bytes that follow */
 };
 
-/* Blocking send/receive for clients. recv returns payload length, 0 on EOF, -errno;
+/* Blocking send/receive for clients. recv returns the payload length, -EPIPE at EOF;
  * a wrong version or an oversized message is -EPROTO. */
 int nk_ctl_send(int fd, int type, const void *payload, size_t len);
 ssize_t nk_ctl_recv(int fd, struct nk_ctl_hdr *hdr, void *payload, size_t cap);

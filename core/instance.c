@@ -28,6 +28,11 @@ static int check_opts(const struct nk_run_opts *opts, struct nk_err *err)
 		return r;
 	if (opts->workdir && opts->workdir[0] != '/')
 		return nk_err_msg(err, EINVAL, "working directory '%s' must be an absolute path", opts->workdir);
+	if ((r = nk_limits_check(&opts->limits, err)) < 0)
+		return r;
+	struct nk_cgroup cg;
+	if ((r = nk_cgroup_init(&cg, "probe", err)) < 0 || (r = cg.ops->supports(&cg, &opts->limits, err)) < 0)
+		return r;
 	for (size_t i = 0; i < opts->volume_count; i++) {
 		struct stat st;
 		if (stat(opts->volumes[i].source, &st) < 0)
@@ -165,7 +170,7 @@ static int wait_exit(int fd, int timeout_ms)
 		struct nk_ctl_hdr h;
 		char buf[NK_CTL_MAX_PAYLOAD];
 		ssize_t n = nk_ctl_recv(fd, &h, buf, sizeof(buf));
-		if (n <= 0)
+		if (n < 0)
 			return 0; /* the monitor closed: it is done */
 		if (h.type == NK_CTL_EXIT)
 			return 0;
@@ -203,6 +208,31 @@ int nk_inst_stop(const struct nk_paths *paths, const char *name, int grace_s, st
 int nk_inst_kill(const struct nk_paths *paths, const char *name, int sig, struct nk_err *err)
 {
 	return send_to_monitor(paths, name, NK_CTL_SIGNAL, sig, 0, err);
+}
+
+int nk_inst_pause(const struct nk_paths *paths, const char *name, int paused, struct nk_err *err)
+{
+	struct nk_instance_info info;
+	int r = nk_inst_get(paths, name, &info, err);
+	if (r < 0)
+		return r;
+	if (info.state.status != NK_RUNNING && info.state.status != NK_PAUSED)
+		return nk_err_msg(err, EINVAL, "%s is not running (it is %s)", name, nk_status_name(info.state.status));
+	int fd = nk_ctl_connect(paths, name, err);
+	if (fd < 0)
+		return fd;
+	r = nk_ctl_send(fd, paused ? NK_CTL_PAUSE : NK_CTL_RESUME, NULL, 0);
+	struct nk_ctl_hdr h;
+	char buf[NK_CTL_MAX_PAYLOAD];
+	ssize_t n = r < 0 ? r : nk_ctl_recv(fd, &h, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0 && h.type == NK_CTL_ERROR) {
+		buf[n] = '\0';
+		return nk_err_msg(err, EINVAL, "%s", buf);
+	}
+	if (n != 0 || h.type != NK_CTL_OK)
+		return nk_err_msg(err, EIO, "the monitor of %s did not confirm the %s", name, paused ? "pause" : "resume");
+	return 0;
 }
 
 int nk_inst_remove(const struct nk_paths *paths, const char *name, int force, struct nk_err *err)

@@ -31,6 +31,8 @@ int nk_inst_start(const struct nk_paths *paths, const char *name, unsigned attac
 /* SIGTERM, then SIGKILL after grace_s; returns when the instance has stopped. */
 int nk_inst_stop(const struct nk_paths *paths, const char *name, int grace_s, struct nk_err *err) NK_MUST_CHECK;
 int nk_inst_kill(const struct nk_paths *paths, const char *name, int sig, struct nk_err *err) NK_MUST_CHECK;
+/* Freeze every process of the instance (cgroup freezer), or thaw them. */
+int nk_inst_pause(const struct nk_paths *paths, const char *name, int paused, struct nk_err *err) NK_MUST_CHECK;
 /* Remove a stopped instance (force: stop it first). Leaves nothing behind. */
 int nk_inst_remove(const struct nk_paths *paths, const char *name, int force, struct nk_err *err) NK_MUST_CHECK;
 

@@ -41,6 +41,7 @@ struct monitor {
 	int out_r, err_r;      /* our ends of its stdout / stderr without -t */
 	uint64_t kill_deadline; /* monotonic ns; SIGKILL after a stop's grace time */
 	int stop_requested, killed_after_grace;
+	int paused;
 	int init_exited, init_status;
 	int drain_started;
 	uint64_t drain_deadline; /* after init exits, output gets this long to drain */
@@ -105,6 +106,36 @@ static void deliver(struct monitor *m, int sig)
 		kill(m->ct.init_pid, sig);
 }
 
+/* Freeze or thaw the instance and record it; reply to the asking client, if any. */
+static void set_paused(struct monitor *m, struct nk_client *c, int paused)
+{
+	struct nk_err err = {0};
+	int r = 0;
+	if (m->init_exited)
+		r = nk_err_msg(&err, EINVAL, "%s has already stopped", m->name);
+	else if (paused == m->paused)
+		r = nk_err_msg(&err, EINVAL, "%s is %s", m->name, paused ? "already paused" : "not paused");
+	else
+		r = m->cg.ops->freeze(&m->cg, paused, &err);
+	if (r == 0) {
+		m->paused = paused;
+		struct nk_state st;
+		int lock = nk_state_lock(m->paths, m->name, &err);
+		if (lock >= 0 && nk_state_read(m->paths, m->name, &st, &err) == 0) {
+			st.status = paused ? NK_PAUSED : NK_RUNNING;
+			(void)!nk_state_write(m->paths, m->name, &st, &err);
+		}
+		if (lock >= 0)
+			close(lock);
+	}
+	if (!c)
+		return;
+	if (r == 0)
+		(void)nk_client_queue(c, NK_CTL_OK, NULL, 0);
+	else
+		(void)nk_client_queue(c, NK_CTL_ERROR, err.msg, strlen(err.msg));
+}
+
 static void handle_message(struct monitor *m, struct nk_client *c, const struct nk_ctl_hdr *h,
 			   const void *payload)
 {
@@ -139,7 +170,15 @@ static void handle_message(struct monitor *m, struct nk_client *c, const struct 
 		if (v > 0 && v < NSIG)
 			deliver(m, v);
 		break;
+	case NK_CTL_PAUSE:
+	case NK_CTL_RESUME:
+		set_paused(m, c, h->type == NK_CTL_PAUSE);
+		break;
 	case NK_CTL_STOP:
+		if (m->paused) {
+			/* A frozen process cannot take a signal: thaw first. */
+			set_paused(m, NULL, 0);
+		}
 		if (!m->stop_requested) {
 			m->stop_requested = 1;
 			m->kill_deadline = nk_now_ns() + (uint64_t)(v < 0 ? 0 : v) * 1000000000ull;
@@ -294,7 +333,7 @@ static void event_loop(struct monitor *m)
 }
 
 /* How the command ended, in Docker's terms. */
-static void record_exit(struct monitor *m, struct nk_state *st)
+static void record_exit(struct monitor *m, struct nk_state *st, uint64_t oom_kills)
 {
 	int ws = m->init_status;
 	int reported;
@@ -312,12 +351,22 @@ static void record_exit(struct monitor *m, struct nk_state *st)
 		st->exit_code = 255;
 		snprintf(st->exit_reason, sizeof(st->exit_reason), "unknown");
 	}
+	st->oom_kills = oom_kills;
+	/* The command itself died of SIGKILL while the OOM killer was at work here. */
+	if (oom_kills > 0 && WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL && !m->stop_requested)
+		snprintf(st->exit_reason, sizeof(st->exit_reason), "oom");
 }
 
 static void finish(struct monitor *m)
 {
 	struct nk_err err = {0};
 	struct nk_state st;
+	/* Read the OOM count before the group (and its counters) goes away. */
+	struct nk_cgroup_reader rd;
+	struct nk_cgroup_stats stats;
+	nk_cgroup_reader_open(&m->cg, &rd);
+	nk_cgroup_reader_read(&rd, &stats);
+	nk_cgroup_reader_close(&rd);
 	if (nk_cgroup_cleanup(&m->cg, &err) < 0)
 		nk_console_log_write(&m->log, err.msg, strlen(err.msg));
 	int lock = nk_state_lock(m->paths, m->name, &err);
@@ -327,7 +376,7 @@ static void finish(struct monitor *m)
 	st.finished_at = nk_wall_time_s();
 	st.monitor_pid = st.init_pid = 0;
 	st.monitor_start = st.init_start = 0;
-	record_exit(m, &st);
+	record_exit(m, &st, (stats.have & NK_STAT_OOM) ? stats.oom_kills : 0);
 	char sock[4096];
 	if (nk_path_socket(m->paths, m->name, sock, sizeof(sock)) == 0)
 		unlink(sock);

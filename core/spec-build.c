@@ -139,7 +139,43 @@ static json_object *build_process(const struct nk_run_opts *opts, const struct n
 	return p;
 }
 
-static json_object *build_linux(void)
+static json_object *build_resources(const struct nk_limits *l)
+{
+	json_object *res = json_object_new_object();
+	if (l->memory) {
+		json_object *m = json_object_new_object();
+		json_object_object_add(m, "limit", json_object_new_int64((int64_t)l->memory));
+		/* Docker's default: no swap beyond the memory limit. */
+		uint64_t swap = l->memory_swap ? l->memory_swap : l->memory;
+		json_object_object_add(m, "swap", json_object_new_int64(swap == NK_UNLIMITED ? -1 : (int64_t)swap));
+		json_object_object_add(res, "memory", m);
+	}
+	if (l->cpu_quota_us || l->cpuset[0] || l->cpu_weight) {
+		json_object *c = json_object_new_object();
+		if (l->cpu_quota_us) {
+			json_object_object_add(c, "quota", json_object_new_int64((int64_t)l->cpu_quota_us));
+			json_object_object_add(c, "period", json_object_new_int64(NK_CPU_PERIOD_US));
+		}
+		if (l->cpuset[0])
+			add_str(c, "cpus", l->cpuset);
+		if (l->cpu_weight)
+			json_object_object_add(c, "shares", json_object_new_int64((int64_t)nk_weight_to_shares(l->cpu_weight)));
+		json_object_object_add(res, "cpu", c);
+	}
+	if (l->pids) {
+		json_object *p = json_object_new_object();
+		json_object_object_add(p, "limit", json_object_new_int64(l->pids == NK_UNLIMITED ? -1 : (int64_t)l->pids));
+		json_object_object_add(res, "pids", p);
+	}
+	if (l->io_weight) {
+		json_object *b = json_object_new_object();
+		json_object_object_add(b, "weight", json_object_new_int((int)nk_weight_to_blkio(l->io_weight)));
+		json_object_object_add(res, "blockIO", b);
+	}
+	return res;
+}
+
+static json_object *build_linux(const struct nk_limits *limits)
 {
 	static const char *const ns[] = {"pid", "network", "ipc", "uts", "mount", "cgroup"};
 	json_object *l = json_object_new_object();
@@ -152,6 +188,7 @@ static json_object *build_linux(void)
 	json_object_object_add(l, "namespaces", a);
 	json_object_object_add(l, "maskedPaths", str_array(masked_paths, NK_ARRAY_SIZE(masked_paths)));
 	json_object_object_add(l, "readonlyPaths", str_array(readonly_paths, NK_ARRAY_SIZE(readonly_paths)));
+	json_object_object_add(l, "resources", build_resources(limits));
 	return l;
 }
 
@@ -173,7 +210,7 @@ int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct
 	json_object_object_add(root, "root", r);
 	add_str(root, "hostname", opts->hostname ? opts->hostname : name);
 	json_object_object_add(root, "mounts", build_mounts(opts));
-	json_object_object_add(root, "linux", build_linux());
+	json_object_object_add(root, "linux", build_linux(&opts->limits));
 
 	json_object *ann = json_object_new_object();
 	add_str(ann, "org.nook.name", name);

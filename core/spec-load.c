@@ -180,6 +180,65 @@ static int load_namespaces(json_object *lnx, struct nk_spec *s, struct nk_err *e
 	return 0;
 }
 
+static int get_i64(json_object *o, const char *key, int64_t *out)
+{
+	json_object *v;
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	*out = json_object_get_int64(v);
+	return 1;
+}
+
+/* linux.resources, as far as nook applies it; anything malformed is refused. */
+static int load_resources(json_object *lnx, struct nk_limits *l, struct nk_err *err)
+{
+	json_object *res, *m = NULL, *c = NULL, *p = NULL, *b = NULL, *v;
+	if (!json_object_object_get_ex(lnx, "resources", &res))
+		return 0;
+	json_object_object_get_ex(res, "memory", &m);
+	json_object_object_get_ex(res, "cpu", &c);
+	json_object_object_get_ex(res, "pids", &p);
+	json_object_object_get_ex(res, "blockIO", &b);
+	int64_t x;
+	int r;
+	if ((r = get_i64(m, "limit", &x)) < 0 || (r > 0 && x < 0))
+		return nk_err_msg(err, EINVAL, "config.json: linux.resources.memory.limit must be a positive number");
+	if (r > 0)
+		l->memory = (uint64_t)x;
+	if ((r = get_i64(m, "swap", &x)) < 0)
+		return nk_err_msg(err, EINVAL, "config.json: linux.resources.memory.swap must be a number");
+	if (r > 0)
+		l->memory_swap = x < 0 ? NK_UNLIMITED : (uint64_t)x;
+	if ((r = get_i64(c, "quota", &x)) < 0)
+		return nk_err_msg(err, EINVAL, "config.json: linux.resources.cpu.quota must be a number");
+	if (r > 0 && x > 0) {
+		int64_t period = NK_CPU_PERIOD_US;
+		if (get_i64(c, "period", &period) < 0 || period <= 0)
+			return nk_err_msg(err, EINVAL, "config.json: linux.resources.cpu.period must be positive");
+		l->cpu_quota_us = (uint64_t)(x * NK_CPU_PERIOD_US / period);
+	}
+	if ((r = get_i64(c, "shares", &x)) < 0)
+		return nk_err_msg(err, EINVAL, "config.json: linux.resources.cpu.shares must be a number");
+	if (r > 0)
+		l->cpu_weight = nk_shares_to_weight((uint64_t)(x < 0 ? 0 : x));
+	if (c && json_object_object_get_ex(c, "cpus", &v)) {
+		const char *cpus = json_object_get_string(v);
+		if (!json_object_is_type(v, json_type_string) || snprintf(l->cpuset, sizeof(l->cpuset), "%s", cpus) >= (int)sizeof(l->cpuset))
+			return nk_err_msg(err, EINVAL, "config.json: linux.resources.cpu.cpus must be a short string");
+	}
+	if ((r = get_i64(p, "limit", &x)) < 0)
+		return nk_err_msg(err, EINVAL, "config.json: linux.resources.pids.limit must be a number");
+	if (r > 0)
+		l->pids = x <= 0 ? NK_UNLIMITED : (uint64_t)x;
+	if ((r = get_i64(b, "weight", &x)) < 0)
+		return nk_err_msg(err, EINVAL, "config.json: linux.resources.blockIO.weight must be a number");
+	if (r > 0)
+		l->io_weight = nk_blkio_to_weight((uint32_t)(x < 0 ? 0 : x));
+	return 0;
+}
+
 static char *annotation(json_object *root, const char *key)
 {
 	json_object *a;
@@ -243,6 +302,8 @@ int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
 			goto out;
 		s->masked_paths = dup_str_array(lnx, "maskedPaths", &bad);
 		s->readonly_paths = dup_str_array(lnx, "readonlyPaths", &bad);
+		if ((r = load_resources(lnx, &s->limits, err)) < 0)
+			goto out;
 	}
 	s->name = annotation(root, "org.nook.name");
 	s->image = annotation(root, "org.nook.image");

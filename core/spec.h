@@ -8,6 +8,7 @@
 #include "err.h"
 #include "image.h"
 #include "parse.h"
+#include "resources.h"
 
 /* What `run`/`create` were asked for, before any image default is applied. */
 struct nk_run_opts {
@@ -22,6 +23,7 @@ struct nk_run_opts {
 	struct nk_volume *volumes;
 	size_t volume_count;
 	const char *workdir;
+	struct nk_limits limits;
 };
 
 /* One entry of spec.mounts, in order. */
@@ -55,6 +57,7 @@ struct nk_spec {
 	char **masked_paths, **readonly_paths;
 	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
 	int no_new_privs;
+	struct nk_limits limits;  /* linux.resources */
 	char *json;               /* the document as loaded */
 };
 

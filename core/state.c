@@ -33,6 +33,7 @@ char *nk_state_to_json(const struct nk_state *st)
 	json_object_object_add(o, "started_at", json_object_new_int64(st->started_at));
 	json_object_object_add(o, "finished_at", json_object_new_int64(st->finished_at));
 	json_object_object_add(o, "exit_code", json_object_new_int(st->exit_code));
+	json_object_object_add(o, "oom_kills", json_object_new_uint64(st->oom_kills));
 	json_object_object_add(o, "exit_reason", json_object_new_string(st->exit_reason));
 	json_object_object_add(o, "error", json_object_new_string(st->error));
 	json_object_object_add(o, "ephemeral", json_object_new_boolean(st->ephemeral));
@@ -82,6 +83,7 @@ int nk_state_from_json(const char *json, struct nk_state *st, struct nk_err *err
 	GET("started_at", started_at, json_object_get_int64);
 	GET("finished_at", finished_at, json_object_get_int64);
 	GET("exit_code", exit_code, json_object_get_int);
+	GET("oom_kills", oom_kills, json_object_get_uint64);
 	GET("ephemeral", ephemeral, json_object_get_boolean);
 #undef GET
 	copy_str(o, "exit_reason", st->exit_reason, sizeof(st->exit_reason));

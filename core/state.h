@@ -18,6 +18,7 @@ struct nk_state {
 	uint64_t init_start;
 	int64_t created_at, started_at, finished_at; /* wall-clock seconds */
 	int exit_code;           /* valid when stopped after a start */
+	uint64_t oom_kills;      /* processes the kernel's OOM killer took during the last run */
 	char exit_reason[32];    /* "exited", "signaled", "killed", "oom", "monitor-lost", "failed" */
 	int ephemeral;           /* an --rm instance: writes skip the fsync */
 	char error[1024];        /* why the last start failed, if it did */

@@ -19,17 +19,32 @@ struct run_args {
 	char *env_owned[256];
 };
 
+/* --memory and friends, in the order of the option enum. */
+static int parse_limit(int which, const char *value, struct nk_limits *l, struct nk_err *err)
+{
+	static int (*const setters[])(struct nk_limits *, const char *, struct nk_err *) = {
+	    nk_limits_set_memory, nk_limits_set_memory_swap, nk_limits_set_cpus,      nk_limits_set_cpuset,
+	    nk_limits_set_pids,   nk_limits_set_cpu_weight,  nk_limits_set_io_weight,
+	};
+	return setters[which](l, value, err);
+}
+
 /* Parse the options shared by run and create; returns 0 or an exit code. */
 static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc, char **argv,
 			  struct run_args *a)
 {
-	enum { OPT_NAME = 256, OPT_RM, OPT_HOSTNAME };
+	enum { OPT_NAME = 256, OPT_RM, OPT_HOSTNAME, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPUSET, OPT_PIDS,
+	       OPT_CPU_WEIGHT, OPT_IO_WEIGHT };
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, OPT_NAME}, {"detach", no_argument, NULL, 'd'},
 	    {"interactive", no_argument, NULL, 'i'},     {"tty", no_argument, NULL, 't'},
 	    {"rm", no_argument, NULL, OPT_RM},           {"hostname", required_argument, NULL, OPT_HOSTNAME},
 	    {"env", required_argument, NULL, 'e'},       {"volume", required_argument, NULL, 'v'},
-	    {"workdir", required_argument, NULL, 'w'},   {NULL, 0, NULL, 0},
+	    {"workdir", required_argument, NULL, 'w'},   {"memory", required_argument, NULL, OPT_MEMORY},
+	    {"memory-swap", required_argument, NULL, OPT_SWAP}, {"cpus", required_argument, NULL, OPT_CPUS},
+	    {"cpuset-cpus", required_argument, NULL, OPT_CPUSET}, {"pids", required_argument, NULL, OPT_PIDS},
+	    {"cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT},
+	    {"io-weight", required_argument, NULL, OPT_IO_WEIGHT}, {NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof(*a));
 	optind = 1;
@@ -86,6 +101,16 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 			break;
 		case 'w':
 			a->opts.workdir = optarg;
+			break;
+		case OPT_MEMORY:
+		case OPT_SWAP:
+		case OPT_CPUS:
+		case OPT_CPUSET:
+		case OPT_PIDS:
+		case OPT_CPU_WEIGHT:
+		case OPT_IO_WEIGHT:
+			if (parse_limit(c - OPT_MEMORY, optarg, &a->opts.limits, &cli->err) < 0)
+				return nk_cli_fail(cli);
 			break;
 		default:
 			return nk_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);

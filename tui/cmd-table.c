@@ -14,7 +14,14 @@
 	"  --hostname NAME      the hostname inside (default: the instance name)\n" \
 	"  -e, --env K=V        set an environment variable (repeatable)\n" \
 	"  -v, --volume H:D[:ro]  bind host path H at D (repeatable)\n" \
-	"  -w, --workdir DIR    working directory inside\n"
+	"  -w, --workdir DIR    working directory inside\n" \
+	"  --memory SIZE        memory limit (256M, 1G; at least 4M)\n" \
+	"  --memory-swap SIZE   memory plus swap (default: no swap beyond --memory; -1: unlimited)\n" \
+	"  --cpus N             CPU time, in cores (0.5, 2; at most the host's CPUs)\n" \
+	"  --cpuset-cpus LIST   run only on these CPUs (0-1,3)\n" \
+	"  --pids N             at most N processes (-1: unlimited)\n" \
+	"  --cpu-weight N       relative CPU share, 1-10000 (default 100)\n" \
+	"  --io-weight N        relative IO share, 1-10000, where the host's scheduler has weights\n"
 
 const struct nk_cmd nk_cmds[] = {
     {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",
@@ -38,6 +45,14 @@ const struct nk_cmd nk_cmds[] = {
      "  -a, --all            include created and stopped instances\n"
      "  --json               machine-readable output\n",
      nk_cmd_ls, 0},
+    {"pause", NULL, "NAME...", "freeze every process of an instance", "", nk_cmd_pause, 0},
+    {"resume", "unpause", "NAME...", "thaw a paused instance", "", nk_cmd_resume, 0},
+    {"stats", NULL, "[--no-stream] [--json] [NAME...]", "live CPU, memory, pids and IO of running instances",
+     "  --no-stream          print one sample and exit\n"
+     "  --json               machine-readable output (one sample)\n"
+     "CPU% is of one core (200% = two cores busy); HOST% is of the whole machine.\n",
+     nk_cmd_stats, 0},
+    {"info", NULL, "", "what nook found on this host: cgroup layout, controllers, paths", "", nk_cmd_info, 0},
     {"inspect", NULL, "NAME...", "show an instance's spec, state and paths as JSON", "", nk_cmd_inspect, 0},
     {"logs", NULL, "[-f] [-n N] NAME", "show an instance's console output",
      "  -f, --follow         keep printing new output until the instance stops\n"

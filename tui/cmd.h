@@ -57,5 +57,9 @@ int nk_cmd_image(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_version(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_help(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_monitor(struct nk_cli *cli, int argc, char **argv);
+int nk_cmd_pause(struct nk_cli *cli, int argc, char **argv);
+int nk_cmd_resume(struct nk_cli *cli, int argc, char **argv);
+int nk_cmd_stats(struct nk_cli *cli, int argc, char **argv);
+int nk_cmd_info(struct nk_cli *cli, int argc, char **argv);
 
 #endif

@@ -134,7 +134,7 @@ enum nk_relay_end nk_relay_run(struct nk_relay *r)
 			struct nk_ctl_hdr h;
 			static char buf[NK_CTL_MAX_PAYLOAD + 1];
 			ssize_t n = nk_ctl_recv(r->ctl_fd, &h, buf, sizeof(buf) - 1);
-			if (n <= 0)
+			if (n < 0)
 				break;
 			if (h.type == NK_CTL_STDOUT)
 				(void)nk_write_all(STDOUT_FILENO, buf, (size_t)n);
