@@ -169,6 +169,11 @@ int nk_exec_start(const struct nk_paths *paths, const char *name, const struct n
 		char **env = merge_env(spec.env, opts->env, opts->env_count);
 		pid_t pid = fork();
 		if (pid == 0) {
+			/* The caller's ends stay with the caller: a copy held here would keep the
+			 * command's stdin from ever reaching end-of-file. */
+			int *ours[] = {&master, &io->in, &io->out, &io->errout};
+			for (size_t i = 0; i < NK_ARRAY_SIZE(ours); i++)
+				nk_closep(ours[i]);
 			spec.env = env;
 			exec_child(&spec, ns_fds, init, &cg, slave, child_stdio);
 		}

@@ -216,6 +216,8 @@ int nk_rm_rf(const char *path, struct nk_err *err)
 	return rm_tree_at(AT_FDCWD, path, st.st_dev, err);
 }
 
+/* Start time of a live process; 0 for none, and for a zombie: it has exited even if no
+ * one has reaped it yet (an orphaned monitor's new parent may never do so). */
 uint64_t nk_proc_start_time(pid_t pid)
 {
 	char path[64], buf[1024];
@@ -233,7 +235,10 @@ uint64_t nk_proc_start_time(pid_t pid)
 	if (!p)
 		return 0;
 	p++;
-	for (int field = 2; field < 22 && p; field++)
+	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
+		return 0;
+	/* p is at the space before field 3 (state); walk to the one before field 22. */
+	for (int field = 3; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }

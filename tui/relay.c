@@ -56,7 +56,8 @@ static int forward_input(struct nk_relay *r, int *pending_ctrl_p)
 	char buf[4096], out[4097];
 	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
 	if (n <= 0) {
-		(void)nk_ctl_send(r->ctl_fd, NK_CTL_STDIN_EOF, NULL, 0);
+		if (r->forward_stdin)
+			(void)nk_ctl_send(r->ctl_fd, NK_CTL_STDIN_EOF, NULL, 0);
 		return -1;
 	}
 	size_t o = 0;
@@ -74,7 +75,7 @@ static int forward_input(struct nk_relay *r, int *pending_ctrl_p)
 		}
 		out[o++] = (char)c;
 	}
-	if (o)
+	if (o && r->forward_stdin)
 		(void)nk_ctl_send(r->ctl_fd, NK_CTL_STDIN, out, o);
 	return 0;
 }
@@ -94,7 +95,8 @@ enum nk_relay_end nk_relay_run(struct nk_relay *r)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
-	int stdin_open = r->forward_stdin;
+	/* On a terminal, input is read even when not forwarded: the detach keys live there. */
+	int stdin_open = r->forward_stdin || (r->tty && isatty(STDIN_FILENO));
 	if (r->tty && isatty(STDIN_FILENO)) {
 		nk_tty_raw(STDIN_FILENO);
 		send_size(r->ctl_fd);
