@@ -7,17 +7,19 @@ PYTHON    := /usr/bin/python3
 
 WARN   := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wpointer-arith -Wundef -Wwrite-strings
-PKGS   := json-c libseccomp
+PKGS   := json-c libseccomp libnl-3.0 libnl-route-3.0
 # libarchive is dlopen'ed by core/archive-dl.c; only its headers are needed here.
 ARCHIVE_CFLAGS := $(shell pkg-config --cflags libarchive 2>/dev/null)
 CFLAGS ?= -O2 -g
 # Always on, whatever CFLAGS the caller gives (the sanitizer build overrides CFLAGS).
 NK_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(ARCHIVE_CFLAGS)
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Only the nook binary (the shell and the dashboard) needs these.
+TUI_LIBS := $(shell pkg-config --libs ncursesw readline 2>/dev/null || echo -lncursesw -ltinfo -lreadline)
 
 # Debian packages the build and the tests need (checked by `make deps`).
-DEB_BUILD := build-essential pkg-config libjson-c-dev libseccomp-dev libarchive-dev \
-             libcmocka-dev busybox-static
+DEB_BUILD := build-essential pkg-config libjson-c-dev libseccomp-dev libarchive-dev libnl-3-dev libnl-route-3-dev \
+             libcmocka-dev busybox-static libncurses-dev libreadline-dev
 DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev
 DEB_PKGS  := $(DEB_BUILD) $(DEB_TEST)
 
@@ -49,7 +51,7 @@ $(BUILD)/libnook.a: $(ENGINE_OBJ)
 
 nook: $(TUI_OBJ) $(BUILD)/libnook.a
 	@echo "  LINK    $@"
-	@$(CC) $(NK_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(TUI_OBJ) $(BUILD)/libnook.a $(LDLIBS)
+	@$(CC) $(NK_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(TUI_OBJ) $(BUILD)/libnook.a $(LDLIBS) $(TUI_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnook.a
 	@mkdir -p $(dir $@)

@@ -72,6 +72,12 @@ const struct nk_cmd nk_cmds[] = {
      "                       an OCI image layout or a `docker save` tarball\n"
      "  rm NAME...           remove images no instance uses\n",
      nk_cmd_image, 0},
+    {"shell", NULL, "[-k] [< SCRIPT]", "an interactive shell for every nook command",
+     "  -k, --keep-going     in a script, carry on after a failing command\n"
+     "With a terminal: history in ~/.nook_history, Tab completes commands, options and names.\n"
+     "From a file or pipe: runs one command per line and stops at the first error.\n",
+     nk_cmd_shell, 0},
+    {"tui", "dashboard", "", "the dashboard: every instance live, with keys for everything", "", nk_cmd_tui, 0},
     {"version", NULL, "", "print nook's version", "", nk_cmd_version, 0},
     {"help", NULL, "[COMMAND]", "show help for nook or one command", "", nk_cmd_help, 0},
     {"monitor", NULL, "NAME FLAGS", "an instance's monitor (started by nook itself)", "", nk_cmd_monitor, 1},

@@ -43,10 +43,29 @@ int nk_cmd_version(struct nk_cli *cli, int argc, char **argv)
 	return 0;
 }
 
+int nk_cmd_dispatch(struct nk_cli *cli, int argc, char **argv)
+{
+	const struct nk_cmd *cmd = nk_cmd_find(argv[0]);
+	if (!cmd) {
+		fprintf(stderr, "nook: no such command: %s (see `help`)\n", argv[0]);
+		return NK_EXIT_FAILURE;
+	}
+	if (nk_cmd_wants_help(cmd, argc, argv))
+		return 0;
+	nk_err_clear(&cli->err);
+	return cmd->exec(cli, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
 	struct nk_cli cli = {.prog = argv[0]};
 	if (argc < 2) {
+		/* In a terminal, nook alone opens the dashboard. */
+		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+			if (nk_paths_init(&cli.paths, &cli.err) < 0)
+				return nk_cli_fail(&cli);
+			return nk_cmd_tui(&cli, 1, argv);
+		}
 		usage(stderr);
 		return NK_EXIT_FAILURE;
 	}
