@@ -23,7 +23,7 @@ DEB_BUILD := build-essential pkg-config libjson-c-dev libseccomp-dev libarchive-
 DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev
 DEB_PKGS  := $(DEB_BUILD) $(DEB_TEST)
 
-ENGINE_SRC := $(wildcard core/*.c) $(wildcard net/*.c)
+ENGINE_SRC := $(wildcard core/*.c) $(wildcard core/vm/*.c) $(wildcard net/*.c)
 TUI_SRC    := $(wildcard tui/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 PROBE_SRC  := $(wildcard tests/probe/*.c)

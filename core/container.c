@@ -174,8 +174,8 @@ fail:
 }
 
 int nk_container_start(const struct nk_paths *paths, const struct nk_spec *spec,
-		       const struct nk_container_io *io, struct nk_cgroup *cg, struct nk_container *c,
-		       struct nk_err *err)
+		       const struct nk_container_io *io, struct nk_cgroup *cg,
+		       const struct nk_container_hook *hook, struct nk_container *c, struct nk_err *err)
 {
 	int sv[2];
 	c->init_pid = -1;
@@ -204,6 +204,8 @@ int nk_container_start(const struct nk_paths *paths, const struct nk_spec *spec,
 	c->init_pid = (pid_t)pid;
 	c->sync_fd = sv[0];
 	if ((r = cg->ops->attach(cg, c->init_pid, err)) < 0)
+		goto undo_child;
+	if (hook && hook->prepare && (r = hook->prepare(hook->opaque, c->init_pid, err)) < 0)
 		goto undo_child;
 	struct sync_msg m = {.type = SYNC_GO};
 	if (write(c->sync_fd, &m, sizeof(m)) != sizeof(m)) {

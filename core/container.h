@@ -21,10 +21,18 @@ struct nk_container {
 	int sync_fd;              /* init reports the command's exit status here */
 };
 
+/* Called in the monitor between the clone and releasing the child, with the child's pid
+ * (network wiring goes here). A failure aborts the start. */
+struct nk_container_hook {
+	int (*prepare)(void *opaque, pid_t child, struct nk_err *err);
+	void *opaque;
+};
+
 /* Returns once init has built the root and started the command (or failed to: then
  * err says why, and nothing is left running). The caller owns cg's removal. */
 int nk_container_start(const struct nk_paths *paths, const struct nk_spec *spec,
-		       const struct nk_container_io *io, struct nk_cgroup *cg, struct nk_container *c,
+		       const struct nk_container_io *io, struct nk_cgroup *cg,
+		       const struct nk_container_hook *hook, struct nk_container *c,
 		       struct nk_err *err) NK_MUST_CHECK;
 
 /* After init has gone: its report of the command's wait status, if it sent one. */

@@ -54,6 +54,20 @@ int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json,
 		json_object_object_add(pa, "cgroup_layout", json_object_new_string(cg.ops->layout));
 	}
 	json_object_object_add(o, "Paths", pa);
+	struct nk_spec spec;
+	if (nk_path_instance(paths, name, "config.json", p, sizeof(p)) == 0 && nk_spec_load_file(p, &spec, &ignored) == 0) {
+		json_object *net = json_object_new_object();
+		json_object_object_add(net, "network", json_object_new_string(spec.network ? spec.network : "none"));
+		json_object_object_add(net, "ip", json_object_new_string(info.state.ip));
+		json_object_object_add(net, "host_interface", json_object_new_string(info.state.host_if));
+		json_object_object_add(o, "Network", net);
+		json_object *warnings = json_object_new_array();
+		if (spec.network && !strcmp(spec.network, "host"))
+			json_object_array_add(warnings, json_object_new_string(
+			    "--net host: the instance shares the host's network namespace; its network is not isolated"));
+		json_object_object_add(o, "Warnings", warnings);
+		nk_spec_free(&spec);
+	}
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	*json = s ? strdup(s) : NULL;
 	json_object_put(o);

@@ -15,11 +15,12 @@
 #include "cgroup.h"
 #include "ctl.h"
 #include "image.h"
+#include "instance-net.h"
 #include "monitor.h"
 #include "parse.h"
 #include "util.h"
 
-static int check_opts(const struct nk_run_opts *opts, struct nk_err *err)
+static int check_opts(const struct nk_paths *paths, const struct nk_run_opts *opts, struct nk_err *err)
 {
 	int r;
 	if (opts->name && (r = nk_name_check(opts->name, "instance", err)) < 0)
@@ -28,7 +29,7 @@ static int check_opts(const struct nk_run_opts *opts, struct nk_err *err)
 		return r;
 	if (opts->workdir && opts->workdir[0] != '/')
 		return nk_err_msg(err, EINVAL, "working directory '%s' must be an absolute path", opts->workdir);
-	if ((r = nk_limits_check(&opts->limits, err)) < 0)
+	if ((r = nk_limits_check(&opts->limits, err)) < 0 || (r = nk_instance_net_check(paths, opts->network, err)) < 0)
 		return r;
 	struct nk_cgroup cg;
 	if ((r = nk_cgroup_init(&cg, "probe", err)) < 0 || (r = cg.ops->supports(&cg, &opts->limits, err)) < 0)
@@ -57,7 +58,7 @@ static int publish(const struct nk_paths *paths, const struct nk_run_opts *opts,
 		return nk_err_msg(err, ENAMETOOLONG, "NOOK_ROOT is too long");
 	if (mkdir(stage, 0700) < 0)
 		return nk_err_set(err, errno, "cannot create %s", stage);
-	static const char *const subdirs[] = {"rootfs", "upper", "work"};
+	static const char *const subdirs[] = {"rootfs", "upper", "work", "etc"};
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < NK_ARRAY_SIZE(subdirs); i++)
 		if (nk_fmt(p, sizeof(p), "%s/%s", stage, subdirs[i]) < 0 || mkdir(p, 0755) < 0)
@@ -91,7 +92,7 @@ static int publish(const struct nk_paths *paths, const struct nk_run_opts *opts,
 int nk_inst_create(const struct nk_paths *paths, const struct nk_run_opts *opts, char *name_out,
 		   size_t size, struct nk_err *err)
 {
-	int r = check_opts(opts, err);
+	int r = check_opts(paths, opts, err);
 	if (r < 0)
 		return r;
 	struct nk_image img;
@@ -290,6 +291,8 @@ int nk_inst_reconcile(const struct nk_paths *paths, const char *name, struct nk_
 	int lock = nk_state_lock(paths, name, err);
 	if (lock < 0)
 		return lock;
+	char p_cfg[PATH_MAX];
+	struct nk_err ignored_net;
 	/* Re-read under the lock: the monitor may have finished meanwhile. */
 	if ((r = nk_state_read(paths, name, &st, err)) < 0 || (st.status != NK_RUNNING && st.status != NK_PAUSED) ||
 	    nk_proc_alive(st.monitor_pid, st.monitor_start)) {
@@ -298,6 +301,13 @@ int nk_inst_reconcile(const struct nk_paths *paths, const char *name, struct nk_
 	}
 	if (nk_proc_alive(st.init_pid, st.init_start))
 		kill(st.init_pid, SIGKILL);
+	struct nk_spec lost;
+	if (nk_path_instance(paths, name, "config.json", p_cfg, sizeof(p_cfg)) == 0 &&
+	    nk_spec_load_file(p_cfg, &lost, &ignored_net) == 0) {
+		struct nk_instance_net in = {0};
+		nk_instance_net_detach(&in, paths, lost.network, name, 1);
+		nk_spec_free(&lost);
+	}
 	struct nk_cgroup cg;
 	struct nk_err ignored;
 	if (nk_cgroup_init(&cg, name, &ignored) == 0)

@@ -20,6 +20,8 @@
 #include "console-log.h"
 #include "container.h"
 #include "ctl.h"
+#include "instance-net.h"
+#include "net/cidr.h"
 #include "monitor-clients.h"
 #include "spec.h"
 #include "state.h"
@@ -43,6 +45,7 @@ struct monitor {
 	int stop_requested, killed_after_grace;
 	int paused;
 	int init_exited, init_status;
+	struct nk_instance_net net;
 	int drain_started;
 	uint64_t drain_deadline; /* after init exits, output gets this long to drain */
 };
@@ -369,6 +372,8 @@ static void finish(struct monitor *m)
 	nk_cgroup_reader_close(&rd);
 	if (nk_cgroup_cleanup(&m->cg, &err) < 0)
 		nk_console_log_write(&m->log, err.msg, strlen(err.msg));
+	if (m->net.attached)
+		nk_instance_net_detach(&m->net, m->paths, m->spec.network, m->name, 0);
 	int lock = nk_state_lock(m->paths, m->name, &err);
 	if (nk_state_read(m->paths, m->name, &st, &err) < 0)
 		memset(&st, 0, sizeof(st));
@@ -376,6 +381,7 @@ static void finish(struct monitor *m)
 	st.finished_at = nk_wall_time_s();
 	st.monitor_pid = st.init_pid = 0;
 	st.monitor_start = st.init_start = 0;
+	st.ip[0] = st.host_if[0] = '\0';
 	record_exit(m, &st, (stats.have & NK_STAT_OOM) ? stats.oom_kills : 0);
 	char sock[4096];
 	if (nk_path_socket(m->paths, m->name, sock, sizeof(sock)) == 0)
@@ -401,6 +407,12 @@ static void finish(struct monitor *m)
 	nk_clients_flush_all(&m->clients, 2000);
 	while (m->clients.n)
 		nk_clients_drop(&m->clients, 0);
+}
+
+static int wire_network(void *opaque, pid_t child, struct nk_err *err)
+{
+	struct monitor *m = opaque;
+	return nk_instance_net_attach(&m->net, m->paths, &m->spec, child, err);
 }
 
 /* Start the container; on failure nothing is left running and the state says why. */
@@ -437,10 +449,13 @@ static int start(struct monitor *m, struct nk_err *err)
 		close_child_io(&io);
 		goto out;
 	}
-	r = nk_container_start(m->paths, &m->spec, &io, &m->cg, &m->ct, err);
+	struct nk_container_hook hook = {.prepare = wire_network, .opaque = m};
+	r = nk_container_start(m->paths, &m->spec, &io, &m->cg, &hook, &m->ct, err);
 	close_child_io(&io);
 	if (r < 0) {
 		struct nk_err ignored;
+		if (m->net.attached)
+			nk_instance_net_detach(&m->net, m->paths, m->spec.network, m->name, 1);
 		(void)!nk_cgroup_cleanup(&m->cg, &ignored);
 		goto out;
 	}
@@ -453,6 +468,12 @@ static int start(struct monitor *m, struct nk_err *err)
 	st.finished_at = 0;
 	st.exit_code = 0;
 	st.exit_reason[0] = st.error[0] = '\0';
+	st.ip[0] = st.host_if[0] = '\0';
+	if (m->net.attached) {
+		if (nk_ip4_format(m->net.at.addr, st.ip, sizeof(st.ip)) < 0)
+			st.ip[0] = '\0';
+		snprintf(st.host_if, sizeof(st.host_if), "%s", m->net.at.host_if);
+	}
 	r = nk_state_write(m->paths, m->name, &st, err);
 out:
 	if (r < 0 && st.status != NK_RUNNING) {

@@ -45,7 +45,21 @@ static json_object *mount_obj(const char *dest, const char *type, const char *so
 	return m;
 }
 
-static json_object *build_mounts(const struct nk_run_opts *opts)
+/* The files nook writes for each instance and binds over the image's own. */
+static void add_etc_binds(json_object *a, const char *instance_dir)
+{
+	static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
+	static const char *const bind_opts[] = {"rbind", "rprivate"};
+	char src[4096], dest[64];
+	for (size_t i = 0; i < NK_ARRAY_SIZE(files); i++) {
+		if (nk_fmt(src, sizeof(src), "%s/etc/%s", instance_dir, files[i]) < 0)
+			continue;
+		snprintf(dest, sizeof(dest), "/etc/%s", files[i]);
+		json_object_array_add(a, mount_obj(dest, "bind", src, bind_opts, NK_ARRAY_SIZE(bind_opts)));
+	}
+}
+
+static json_object *build_mounts(const struct nk_run_opts *opts, const char *instance_dir, int host_net)
 {
 	static const char *const proc_opts[] = {"nosuid", "noexec", "nodev"};
 	static const char *const dev_opts[] = {"nosuid", "strictatime", "mode=755", "size=65536k"};
@@ -61,6 +75,8 @@ static json_object *build_mounts(const struct nk_run_opts *opts)
 	json_object_array_add(a, mount_obj("/dev/shm", "tmpfs", "shm", shm_opts, NK_ARRAY_SIZE(shm_opts)));
 	json_object_array_add(a, mount_obj("/dev/mqueue", "mqueue", "mqueue", mq_opts, NK_ARRAY_SIZE(mq_opts)));
 	json_object_array_add(a, mount_obj("/sys", "sysfs", "sysfs", sys_opts, NK_ARRAY_SIZE(sys_opts)));
+	if (!host_net)
+		add_etc_binds(a, instance_dir);
 	for (size_t i = 0; i < opts->volume_count; i++) {
 		const struct nk_volume *v = &opts->volumes[i];
 		const char *vol_opts[] = {"rbind", "rprivate", v->readonly ? "ro" : "rw"};
@@ -175,12 +191,13 @@ static json_object *build_resources(const struct nk_limits *l)
 	return res;
 }
 
-static json_object *build_linux(const struct nk_limits *limits)
+static json_object *build_linux(const struct nk_limits *limits, int host_net)
 {
-	static const char *const ns[] = {"pid", "network", "ipc", "uts", "mount", "cgroup"};
+	static const char *const ns[] = {"pid", "ipc", "uts", "mount", "cgroup", "network"};
 	json_object *l = json_object_new_object();
 	json_object *a = json_object_new_array();
-	for (size_t i = 0; i < NK_ARRAY_SIZE(ns); i++) {
+	/* --net host shares the host's network namespace: the last entry is left out. */
+	for (size_t i = 0; i < NK_ARRAY_SIZE(ns) - (host_net ? 1 : 0); i++) {
 		json_object *o = json_object_new_object();
 		add_str(o, "type", ns[i]);
 		json_object_array_add(a, o);
@@ -209,8 +226,10 @@ int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct
 	json_object_object_add(r, "readonly", json_object_new_boolean(0));
 	json_object_object_add(root, "root", r);
 	add_str(root, "hostname", opts->hostname ? opts->hostname : name);
-	json_object_object_add(root, "mounts", build_mounts(opts));
-	json_object_object_add(root, "linux", build_linux(&opts->limits));
+	const char *network = !opts->network || !strcmp(opts->network, "bridge") ? "nook" : opts->network;
+	int host_net = !strcmp(network, "host");
+	json_object_object_add(root, "mounts", build_mounts(opts, instance_dir, host_net));
+	json_object_object_add(root, "linux", build_linux(&opts->limits, host_net));
 
 	json_object *ann = json_object_new_object();
 	add_str(ann, "org.nook.name", name);
@@ -218,6 +237,7 @@ int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct
 	add_str(ann, "org.nook.kind", "container");
 	add_str(ann, "org.nook.rm", opts->remove ? "true" : "false");
 	add_str(ann, "org.nook.stdin", opts->interactive ? "true" : "false");
+	add_str(ann, "org.nook.network", network);
 	add_str(ann, "org.nook.rootfs.lower", img->rootfs);
 	if (nk_fmt(path, sizeof(path), "%s/upper", instance_dir) < 0)
 		goto too_long;

@@ -313,6 +313,7 @@ int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
 	flag = annotation(root, "org.nook.stdin");
 	s->open_stdin = flag && !strcmp(flag, "true");
 	free(flag);
+	s->network = annotation(root, "org.nook.network");
 	s->rootfs_lower = annotation(root, "org.nook.rootfs.lower");
 	s->rootfs_upper = annotation(root, "org.nook.rootfs.upper");
 	s->rootfs_work = annotation(root, "org.nook.rootfs.work");
@@ -343,6 +344,7 @@ void nk_spec_free(struct nk_spec *s)
 	free(s->cwd);
 	free(s->hostname);
 	free(s->root_path);
+	free(s->network);
 	free(s->rootfs_lower);
 	free(s->rootfs_upper);
 	free(s->rootfs_work);

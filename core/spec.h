@@ -24,6 +24,7 @@ struct nk_run_opts {
 	size_t volume_count;
 	const char *workdir;
 	struct nk_limits limits;
+	const char *network;    /* NULL or "bridge": the default network; "none", "host", or a name */
 };
 
 /* One entry of spec.mounts, in order. */
@@ -42,6 +43,7 @@ struct nk_spec {
 	char *image;              /* annotation org.nook.image */
 	int remove;               /* annotation org.nook.rm: delete the instance when it ends */
 	int open_stdin;           /* annotation org.nook.stdin */
+	char *network;            /* org.nook.network: a network's name, "none" or "host" */
 	char **args, **env;
 	char *cwd;
 	int terminal;

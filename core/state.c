@@ -37,6 +37,8 @@ char *nk_state_to_json(const struct nk_state *st)
 	json_object_object_add(o, "exit_reason", json_object_new_string(st->exit_reason));
 	json_object_object_add(o, "error", json_object_new_string(st->error));
 	json_object_object_add(o, "ephemeral", json_object_new_boolean(st->ephemeral));
+	json_object_object_add(o, "ip", json_object_new_string(st->ip));
+	json_object_object_add(o, "host_if", json_object_new_string(st->host_if));
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	char *out = s ? strdup(s) : NULL;
 	json_object_put(o);
@@ -88,6 +90,8 @@ int nk_state_from_json(const char *json, struct nk_state *st, struct nk_err *err
 #undef GET
 	copy_str(o, "exit_reason", st->exit_reason, sizeof(st->exit_reason));
 	copy_str(o, "error", st->error, sizeof(st->error));
+	copy_str(o, "ip", st->ip, sizeof(st->ip));
+	copy_str(o, "host_if", st->host_if, sizeof(st->host_if));
 	json_object_put(o);
 	return 0;
 }

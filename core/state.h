@@ -20,6 +20,8 @@ struct nk_state {
 	int exit_code;           /* valid when stopped after a start */
 	uint64_t oom_kills;      /* processes the kernel's OOM killer took during the last run */
 	char exit_reason[32];    /* "exited", "signaled", "killed", "oom", "monitor-lost", "failed" */
+	char ip[16];             /* IPv4 address on its network, "" when none */
+	char host_if[16];        /* the veth's host end, for traffic counters */
 	int ephemeral;           /* an --rm instance: writes skip the fsync */
 	char error[1024];        /* why the last start failed, if it did */
 };

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "instance.h"
+#include "net/stats.h"
+#include "net/nl.h"
 #include "util.h"
 
 int nk_stats_open(const struct nk_paths *paths, const char *name, struct nk_stats_sampler *s,
@@ -25,6 +27,9 @@ int nk_stats_open(const struct nk_paths *paths, const char *name, struct nk_stat
 		return r;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->started_at = info.state.started_at;
+	snprintf(s->host_if, sizeof(s->host_if), "%s", info.state.host_if);
+	if (s->host_if[0] && nk_nl_open(&s->nl, err) < 0)
+		s->nl = NULL; /* no traffic figures, the rest still works */
 	nk_cgroup_reader_open(&s->cg, &s->rd);
 	return 0;
 }
@@ -39,7 +44,7 @@ void nk_stats_sample(struct nk_stats_sampler *s, struct nk_stats *out)
 	static long ncpu;
 	if (!ncpu)
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
-	uint64_t now = nk_now_ns();
+	uint64_t now = nk_now_ns(), prev_ns = s->prev_ns;
 	nk_cgroup_reader_read(&s->rd, &out->cg);
 	out->cpu_percent = out->cpu_host_percent = -1;
 	out->io_read_rate = out->io_write_rate = -1;
@@ -60,9 +65,31 @@ void nk_stats_sample(struct nk_stats_sampler *s, struct nk_stats *out)
 	s->prev_io_r = out->cg.io_read_bytes;
 	s->prev_io_w = out->cg.io_write_bytes;
 	out->uptime_s = s->started_at ? nk_wall_time_s() - s->started_at : 0;
+	struct nk_link_stats ls;
+	struct nk_err err;
+	out->have_net = 0;
+	out->net_rx_rate = out->net_tx_rate = -1;
+	if (s->nl && nk_stats_read(s->nl, 0, s->host_if, &ls, &err) == 0) {
+		/* The host end sees the container's traffic mirrored. */
+		out->have_net = 1;
+		out->net_rx_bytes = ls.tx_bytes;
+		out->net_tx_bytes = ls.rx_bytes;
+		out->net_rx_packets = ls.tx_packets;
+		out->net_tx_packets = ls.rx_packets;
+		double secs = (double)(now - prev_ns) / 1e9;
+		if (prev_ns && (s->prev_rx || s->prev_tx)) {
+			out->net_rx_rate = rate(out->net_rx_bytes, s->prev_rx, secs);
+			out->net_tx_rate = rate(out->net_tx_bytes, s->prev_tx, secs);
+		}
+		s->prev_rx = out->net_rx_bytes;
+		s->prev_tx = out->net_tx_bytes;
+	}
 }
 
 void nk_stats_close(struct nk_stats_sampler *s)
 {
 	nk_cgroup_reader_close(&s->rd);
+	if (s->nl)
+		nk_nl_close(s->nl);
+	s->nl = NULL;
 }

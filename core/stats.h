@@ -15,6 +15,9 @@ struct nk_stats {
 	double cpu_host_percent;  /* of all the host's cores */
 	double io_read_rate, io_write_rate; /* bytes per second (-1 on the first sample) */
 	int64_t uptime_s;
+	int have_net;             /* the instance is on a bridge network */
+	uint64_t net_rx_bytes, net_tx_bytes, net_rx_packets, net_tx_packets; /* as the container sees them */
+	double net_rx_rate, net_tx_rate;    /* bytes per second (-1 on the first sample) */
 };
 
 struct nk_stats_sampler {
@@ -23,7 +26,9 @@ struct nk_stats_sampler {
 	struct nk_cgroup_reader rd;
 	int64_t started_at;
 	int have_prev;
-	uint64_t prev_ns, prev_cpu_ns, prev_io_r, prev_io_w;
+	uint64_t prev_ns, prev_cpu_ns, prev_io_r, prev_io_w, prev_rx, prev_tx;
+	char host_if[16];         /* the veth's host end ("" without a bridge network) */
+	struct nk_nl *nl;         /* one netlink socket per sampler, opened once */
 };
 
 /* Open a sampler on a running instance. */

@@ -68,20 +68,23 @@ static void visit(const struct nk_instance_info *info, void *opaque)
 		json_object_object_add(o, "exit_code", json_object_new_int(info->state.exit_code));
 		json_object_object_add(o, "exit_reason", json_object_new_string(info->state.exit_reason));
 		json_object_object_add(o, "pid", json_object_new_int(info->state.init_pid));
+		json_object_object_add(o, "ip", json_object_new_string(info->state.ip));
 		json_object_object_add(o, "created", json_object_new_int64(info->state.created_at));
 		json_object_array_add(ctx->array, o);
 		return;
 	}
 	if (ctx->rows++ == 0)
-		printf("%-24s %-10s %-8s %-12s %-24s %s\n", "NAME", "KIND", "STATE", "IMAGE", "COMMAND", "STATUS");
+		printf("%-24s %-10s %-8s %-12s %-15s %-24s %s\n", "NAME", "KIND", "STATE", "IMAGE", "IP", "COMMAND",
+		       "STATUS");
 	char cmd[25];
 	size_t n = strnlen(info->command, sizeof(cmd) - 1);
 	memcpy(cmd, info->command, n);
 	cmd[n] = '\0';
 	if (strlen(info->command) > 24)
 		memcpy(cmd + 21, "...", 4);
-	printf("%-24s %-10s %-8s %-12s %-24s %s\n", info->name, info->kind,
-	       nk_status_name(info->state.status), info->image, cmd, status);
+	printf("%-24s %-10s %-8s %-12s %-15s %-24s %s\n", info->name, info->kind,
+	       nk_status_name(info->state.status), info->image, info->state.ip[0] ? info->state.ip : "-", cmd,
+	       status);
 }
 
 int nk_cmd_ls(struct nk_cli *cli, int argc, char **argv)

@@ -34,7 +34,7 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 			  struct run_args *a)
 {
 	enum { OPT_NAME = 256, OPT_RM, OPT_HOSTNAME, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPUSET, OPT_PIDS,
-	       OPT_CPU_WEIGHT, OPT_IO_WEIGHT };
+	       OPT_CPU_WEIGHT, OPT_IO_WEIGHT, OPT_NET };
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, OPT_NAME}, {"detach", no_argument, NULL, 'd'},
 	    {"interactive", no_argument, NULL, 'i'},     {"tty", no_argument, NULL, 't'},
@@ -44,7 +44,8 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	    {"memory-swap", required_argument, NULL, OPT_SWAP}, {"cpus", required_argument, NULL, OPT_CPUS},
 	    {"cpuset-cpus", required_argument, NULL, OPT_CPUSET}, {"pids", required_argument, NULL, OPT_PIDS},
 	    {"cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT},
-	    {"io-weight", required_argument, NULL, OPT_IO_WEIGHT}, {NULL, 0, NULL, 0},
+	    {"io-weight", required_argument, NULL, OPT_IO_WEIGHT}, {"net", required_argument, NULL, OPT_NET},
+	    {"network", required_argument, NULL, OPT_NET},     {NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof(*a));
 	optind = 1;
@@ -101,6 +102,9 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 			break;
 		case 'w':
 			a->opts.workdir = optarg;
+			break;
+		case OPT_NET:
+			a->opts.network = optarg;
 			break;
 		case OPT_MEMORY:
 		case OPT_SWAP:

@@ -51,12 +51,12 @@ static void add_running(const struct nk_instance_info *info, void *opaque)
 
 static void print_table(struct stats_ctx *ctx, struct nk_stats *st)
 {
-	printf("%-24s %7s %6s %21s %6s %10s %11s %15s %5s %9s\n", "NAME", "CPU%", "HOST%", "MEM USAGE / LIMIT",
-	       "MEM%", "MEM PEAK", "PIDS", "IO R/W /s", "OOM", "THROTTLED");
+	printf("%-24s %7s %6s %21s %6s %10s %11s %15s %19s %5s %9s\n", "NAME", "CPU%", "HOST%",
+	       "MEM USAGE / LIMIT", "MEM%", "MEM PEAK", "PIDS", "IO R/W /s", "NET RX/TX /s", "OOM", "THROTTLED");
 	for (int i = 0; i < ctx->n; i++) {
 		const struct nk_stats *x = &st[i];
 		char cpu[16] = "-", host[16] = "-", mem[48] = "-", memp[16] = "-", peak[16] = "-", pids[24] = "-",
-		     io[48] = "-", oom[16] = "-", thr[16] = "-", a[16], b[16];
+		     io[48] = "-", net[48] = "-", oom[16] = "-", thr[16] = "-", a[16], b[16];
 		if (x->cpu_percent >= 0) {
 			snprintf(cpu, sizeof(cpu), "%.1f", x->cpu_percent);
 			snprintf(host, sizeof(host), "%.1f", x->cpu_host_percent);
@@ -85,12 +85,17 @@ static void print_table(struct stats_ctx *ctx, struct nk_stats *st)
 			human((uint64_t)x->io_write_rate, b, sizeof(b));
 			snprintf(io, sizeof(io), "%s/%s", a, b);
 		}
+		if (x->have_net && x->net_rx_rate >= 0) {
+			human((uint64_t)x->net_rx_rate, a, sizeof(a));
+			human((uint64_t)x->net_tx_rate, b, sizeof(b));
+			snprintf(net, sizeof(net), "%s/%s", a, b);
+		}
 		if (x->cg.have & NK_STAT_OOM)
 			snprintf(oom, sizeof(oom), "%llu", (unsigned long long)x->cg.oom_kills);
 		if (x->cg.have & NK_STAT_THROTTLE)
 			snprintf(thr, sizeof(thr), "%llu", (unsigned long long)x->cg.cpu_throttled_periods);
-		printf("%-24s %7s %6s %21s %6s %10s %11s %15s %5s %9s\n", ctx->s[i].name, cpu, host, mem, memp, peak,
-		       pids, io, oom, thr);
+		printf("%-24s %7s %6s %21s %6s %10s %11s %15s %19s %5s %9s\n", ctx->s[i].name, cpu, host, mem, memp,
+		       peak, pids, io, net, oom, thr);
 	}
 }
 
@@ -122,6 +127,14 @@ static void print_json(struct stats_ctx *ctx, struct nk_stats *st)
 		json_object_object_add(o, "io_read_rate", x->io_read_rate >= 0 ? json_object_new_double(x->io_read_rate) : NULL);
 		json_object_object_add(o, "io_write_rate", x->io_write_rate >= 0 ? json_object_new_double(x->io_write_rate) : NULL);
 		json_object_object_add(o, "uptime_s", json_object_new_int64(x->uptime_s));
+		if (x->have_net) {
+			json_object_object_add(o, "net_rx_bytes", json_object_new_uint64(x->net_rx_bytes));
+			json_object_object_add(o, "net_tx_bytes", json_object_new_uint64(x->net_tx_bytes));
+			json_object_object_add(o, "net_rx_packets", json_object_new_uint64(x->net_rx_packets));
+			json_object_object_add(o, "net_tx_packets", json_object_new_uint64(x->net_tx_packets));
+			json_object_object_add(o, "net_rx_rate", x->net_rx_rate >= 0 ? json_object_new_double(x->net_rx_rate) : NULL);
+			json_object_object_add(o, "net_tx_rate", x->net_tx_rate >= 0 ? json_object_new_double(x->net_tx_rate) : NULL);
+		}
 		json_object_array_add(a, o);
 	}
 	printf("%s\n", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY));

@@ -21,7 +21,9 @@
 	"  --cpuset-cpus LIST   run only on these CPUs (0-1,3)\n" \
 	"  --pids N             at most N processes (-1: unlimited)\n" \
 	"  --cpu-weight N       relative CPU share, 1-10000 (default 100)\n" \
-	"  --io-weight N        relative IO share, 1-10000, where the host's scheduler has weights\n"
+	"  --io-weight N        relative IO share, 1-10000, where the host's scheduler has weights\n" \
+	"  --net NET            bridge (the default network `nook`), none (loopback only),\n" \
+	"                       host (the host's network: not isolated) or a network's name\n"
 
 const struct nk_cmd nk_cmds[] = {
     {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",
@@ -78,6 +80,15 @@ const struct nk_cmd nk_cmds[] = {
      "From a file or pipe: runs one command per line and stops at the first error.\n",
      nk_cmd_shell, 0},
     {"tui", "dashboard", "", "the dashboard: every instance live, with keys for everything", "", nk_cmd_tui, 0},
+    {"net", "network", "create NAME [--subnet CIDR] | ls | inspect NAME | rm NAME...", "manage networks",
+     "  create NAME          a new network with its own bridge (names up to 12 characters)\n"
+     "    --subnet CIDR      its IPv4 subnet, required (e.g. 10.89.0.0/24); no overlaps\n"
+     "    --masquerade       record that NAT to the host's network is wanted (not programmed yet)\n"
+     "  ls                   list networks\n"
+     "  inspect NAME         its subnet, bridge and members as JSON\n"
+     "  rm NAME...           remove networks no instance uses\n"
+     "The default network `nook` (bridge nook0, NOOK_DEFAULT_SUBNET or 10.88.0.0/16) is made on first use.\n",
+     nk_cmd_net, 0},
     {"version", NULL, "", "print nook's version", "", nk_cmd_version, 0},
     {"help", NULL, "[COMMAND]", "show help for nook or one command", "", nk_cmd_help, 0},
     {"monitor", NULL, "NAME FLAGS", "an instance's monitor (started by nook itself)", "", nk_cmd_monitor, 1},

@@ -1,0 +1,84 @@
+/* Attach, detach and reconcile: the network steps of an instance's life, in order. */
+#include "net.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/util.h"
+
+int nk_net_attach(struct nk_nl *nl, const char *root, const char *network, const char *instance,
+		  int netns_fd, struct nk_net_attachment *out, struct nk_err *err)
+{
+	struct nk_network net;
+	struct nk_veth veth;
+	struct nk_err ignored;
+	uint32_t addr;
+	int bridge, r;
+	if ((r = nk_network_open(root, network, &net, err)) < 0)
+		return r;
+	if ((r = nk_ipam_allocate(root, &net, instance, &addr, err)) < 0)
+		return r;
+	if ((r = nk_bridge_ensure(nl, &net, &bridge, err)) < 0)
+		goto undo_lease;
+	if ((r = nk_veth_create(nl, instance, bridge, netns_fd, addr, &veth, err)) < 0)
+		goto undo_lease;
+	if ((r = nk_veth_configure_peer(netns_fd, veth.peer, addr, net.subnet.prefix, net.gateway, err)) < 0)
+		goto undo_veth;
+	if (out) {
+		*out = (struct nk_net_attachment){.host_ifindex = veth.host_ifindex, .addr = addr,
+						  .gateway = net.gateway, .prefix = net.subnet.prefix};
+		snprintf(out->network, sizeof(out->network), "%s", net.name);
+		snprintf(out->bridge, sizeof(out->bridge), "%s", net.bridge);
+		snprintf(out->host_if, sizeof(out->host_if), "%s", veth.host);
+		snprintf(out->peer_if, sizeof(out->peer_if), "%s", veth.peer);
+	}
+	return 0;
+
+undo_veth:
+	(void)!nk_veth_delete(nl, instance, &ignored);
+undo_lease:
+	(void)!nk_ipam_release(root, net.name, instance, &ignored);
+	return nk_err_prefix(err, "connecting %s to network %s", instance, net.name);
+}
+
+int nk_net_detach(struct nk_nl *nl, const char *root, const char *network, const char *instance,
+		  int delete_link, struct nk_err *err)
+{
+	int r = 0;
+	if (delete_link && (r = nk_veth_delete(nl, instance, err)) < 0)
+		return r;
+	return nk_ipam_release(root, network ? network : NK_NETWORK_DEFAULT, instance, err);
+}
+
+int nk_net_reconcile(struct nk_nl *nl, const char *root, nk_exists_fn exists, void *ctx,
+		     size_t *leases_released, size_t *links_deleted, struct nk_err *err)
+{
+	size_t leases = 0, links = 0;
+	nk_autofree struct nk_network *nets = NULL;
+	nk_autofree struct nk_veth_stale *stale = NULL;
+	size_t n, m;
+	int r = nk_network_list(root, &nets, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		size_t released;
+		if ((r = nk_ipam_reclaim(root, nets[i].name, exists, ctx, &released, err)) < 0)
+			return r;
+		leases += released;
+	}
+	if ((r = nk_veth_find_stale(nl, exists, ctx, &stale, &m, err)) < 0)
+		return r;
+	for (size_t i = 0; i < m; i++) {
+		if (!stale[i].instance[0])
+			continue;
+		if ((r = nk_nl_link_delete(nl, stale[i].ifname, err)) < 0)
+			return r;
+		links++;
+	}
+	if (leases_released)
+		*leases_released = leases;
+	if (links_deleted)
+		*links_deleted = links;
+	return 0;
+}
