@@ -31,6 +31,12 @@ static int check_opts(const struct nk_paths *paths, const struct nk_run_opts *op
 		return nk_err_msg(err, EINVAL, "working directory '%s' must be an absolute path", opts->workdir);
 	if ((r = nk_limits_check(&opts->limits, err)) < 0 || (r = nk_instance_net_check(paths, opts->network, err)) < 0)
 		return r;
+	int bridged = !opts->network || (strcmp(opts->network, "none") && strcmp(opts->network, "host"));
+	if (opts->port_count && !bridged)
+		return nk_err_msg(err, EINVAL, "-p needs a bridge network; --net %s has none to publish from", opts->network);
+	for (size_t i = 0; i < opts->port_count; i++)
+		if ((r = nk_port_check_free(&opts->ports[i], err)) < 0)
+			return r;
 	struct nk_cgroup cg;
 	if ((r = nk_cgroup_init(&cg, "probe", err)) < 0 || (r = cg.ops->supports(&cg, &opts->limits, err)) < 0)
 		return r;

@@ -46,6 +46,7 @@ struct monitor {
 	int paused;
 	int init_exited, init_status;
 	struct nk_instance_net net;
+	struct nk_portfwd ports;
 	int drain_started;
 	uint64_t drain_deadline; /* after init exits, output gets this long to drain */
 };
@@ -266,7 +267,7 @@ static void reap(struct monitor *m)
 static void event_loop(struct monitor *m)
 {
 	for (;;) {
-		struct pollfd pfd[4 + NK_MAX_CLIENTS];
+		struct pollfd pfd[4 + NK_MAX_CLIENTS + NK_PORTS_MAX + 2 * NK_PORTFWD_CONNS_MAX];
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){.fd = m->sig_fd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
@@ -277,6 +278,8 @@ static void event_loop(struct monitor *m)
 		for (size_t i = 0; i < m->clients.n; i++)
 			pfd[n++] = (struct pollfd){.fd = m->clients.c[i]->fd,
 						   .events = (short)(POLLIN | (m->clients.c[i]->out_len ? POLLOUT : 0))};
+		size_t first_port = n;
+		n += nk_portfwd_pollfds(&m->ports, pfd + n, NK_ARRAY_SIZE(pfd) - n);
 		int timeout = -1;
 		if (m->init_exited) {
 			timeout = 50; /* draining: re-check the deadline below */
@@ -304,7 +307,8 @@ static void event_loop(struct monitor *m)
 		}
 		if (pfd[3].revents && m->err_r >= 0)
 			pump_output(m, &m->err_r, NK_CTL_STDERR);
-		for (size_t i = first_client, ci = 0; i < n; i++, ci++) {
+		nk_portfwd_handle(&m->ports, pfd + first_port, n - first_port);
+		for (size_t i = first_client, ci = 0; i < first_port; i++, ci++) {
 			if (ci >= m->clients.n || m->clients.c[ci]->fd != pfd[i].fd)
 				continue;
 			struct nk_client *c = m->clients.c[ci];
@@ -372,6 +376,7 @@ static void finish(struct monitor *m)
 	nk_cgroup_reader_close(&rd);
 	if (nk_cgroup_cleanup(&m->cg, &err) < 0)
 		nk_console_log_write(&m->log, err.msg, strlen(err.msg));
+	nk_portfwd_close(&m->ports);
 	if (m->net.attached)
 		nk_instance_net_detach(&m->net, m->paths, m->spec.network, m->name, 0);
 	int lock = nk_state_lock(m->paths, m->name, &err);
@@ -449,6 +454,10 @@ static int start(struct monitor *m, struct nk_err *err)
 		close_child_io(&io);
 		goto out;
 	}
+	if ((r = nk_portfwd_open(&m->ports, m->spec.ports, m->spec.port_count, err)) < 0) {
+		close_child_io(&io);
+		goto out;
+	}
 	struct nk_container_hook hook = {.prepare = wire_network, .opaque = m};
 	r = nk_container_start(m->paths, &m->spec, &io, &m->cg, &hook, &m->ct, err);
 	close_child_io(&io);
@@ -456,9 +465,11 @@ static int start(struct monitor *m, struct nk_err *err)
 		struct nk_err ignored;
 		if (m->net.attached)
 			nk_instance_net_detach(&m->net, m->paths, m->spec.network, m->name, 1);
+		nk_portfwd_close(&m->ports);
 		(void)!nk_cgroup_cleanup(&m->cg, &ignored);
 		goto out;
 	}
+	m->ports.target_ip = m->net.attached ? m->net.at.addr : 0;
 	st.status = NK_RUNNING;
 	st.monitor_pid = getpid();
 	st.monitor_start = nk_proc_start_time(st.monitor_pid);

@@ -238,6 +238,15 @@ int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct
 	add_str(ann, "org.nook.rm", opts->remove ? "true" : "false");
 	add_str(ann, "org.nook.stdin", opts->interactive ? "true" : "false");
 	add_str(ann, "org.nook.network", network);
+	if (opts->port_count) {
+		char ports[NK_PORTS_MAX * 40] = "", one[40];
+		for (size_t i = 0; i < opts->port_count; i++) {
+			nk_port_format(&opts->ports[i], one, sizeof(one));
+			strcat(ports, i ? "," : "");
+			strcat(ports, one);
+		}
+		add_str(ann, "org.nook.ports", ports);
+	}
 	add_str(ann, "org.nook.rootfs.lower", img->rootfs);
 	if (nk_fmt(path, sizeof(path), "%s/upper", instance_dir) < 0)
 		goto too_long;

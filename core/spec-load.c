@@ -314,6 +314,16 @@ int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
 	s->open_stdin = flag && !strcmp(flag, "true");
 	free(flag);
 	s->network = annotation(root, "org.nook.network");
+	char *ports = annotation(root, "org.nook.ports");
+	for (char *port = ports ? strtok(ports, ",") : NULL; port; port = strtok(NULL, ",")) {
+		if (s->port_count >= NK_PORTS_MAX || nk_port_parse(port, &s->ports[s->port_count], err) < 0) {
+			free(ports);
+			r = nk_err_prefix(err, "config.json: org.nook.ports");
+			goto out;
+		}
+		s->port_count++;
+	}
+	free(ports);
 	s->rootfs_lower = annotation(root, "org.nook.rootfs.lower");
 	s->rootfs_upper = annotation(root, "org.nook.rootfs.upper");
 	s->rootfs_work = annotation(root, "org.nook.rootfs.work");

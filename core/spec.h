@@ -8,6 +8,7 @@
 #include "err.h"
 #include "image.h"
 #include "parse.h"
+#include "portfwd.h"
 #include "resources.h"
 
 /* What `run`/`create` were asked for, before any image default is applied. */
@@ -25,6 +26,8 @@ struct nk_run_opts {
 	const char *workdir;
 	struct nk_limits limits;
 	const char *network;    /* NULL or "bridge": the default network; "none", "host", or a name */
+	struct nk_port ports[NK_PORTS_MAX]; /* -p */
+	size_t port_count;
 };
 
 /* One entry of spec.mounts, in order. */
@@ -44,6 +47,8 @@ struct nk_spec {
 	int remove;               /* annotation org.nook.rm: delete the instance when it ends */
 	int open_stdin;           /* annotation org.nook.stdin */
 	char *network;            /* org.nook.network: a network's name, "none" or "host" */
+	struct nk_port ports[NK_PORTS_MAX]; /* org.nook.ports */
+	size_t port_count;
 	char **args, **env;
 	char *cwd;
 	int terminal;

@@ -45,13 +45,14 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	    {"cpuset-cpus", required_argument, NULL, OPT_CPUSET}, {"pids", required_argument, NULL, OPT_PIDS},
 	    {"cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT},
 	    {"io-weight", required_argument, NULL, OPT_IO_WEIGHT}, {"net", required_argument, NULL, OPT_NET},
-	    {"network", required_argument, NULL, OPT_NET},     {NULL, 0, NULL, 0},
+	    {"network", required_argument, NULL, OPT_NET},     {"publish", required_argument, NULL, 'p'},
+	    {NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof(*a));
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+dite:v:w:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+dite:v:w:p:", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_NAME:
 			a->opts.name = optarg;
@@ -105,6 +106,13 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 			break;
 		case OPT_NET:
 			a->opts.network = optarg;
+			break;
+		case 'p':
+			if (a->opts.port_count >= NK_PORTS_MAX)
+				return nk_cli_usage_error(cmd, "at most %d -p options", NK_PORTS_MAX);
+			if (nk_port_parse(optarg, &a->opts.ports[a->opts.port_count], &cli->err) < 0)
+				return nk_cli_fail(cli);
+			a->opts.port_count++;
 			break;
 		case OPT_MEMORY:
 		case OPT_SWAP:

@@ -23,7 +23,9 @@
 	"  --cpu-weight N       relative CPU share, 1-10000 (default 100)\n" \
 	"  --io-weight N        relative IO share, 1-10000, where the host's scheduler has weights\n" \
 	"  --net NET            bridge (the default network `nook`), none (loopback only),\n" \
-	"                       host (the host's network: not isolated) or a network's name\n"
+	"                       host (the host's network: not isolated) or a network's name\n" \
+	"  -p, --publish [127.0.0.1:]HOST:CTR[/tcp]  forward a port of the host's loopback\n" \
+	"                       to the container (repeatable; a forwarder in the monitor)\n"
 
 const struct nk_cmd nk_cmds[] = {
     {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",
