@@ -27,7 +27,7 @@ static void send_and_receive(void **state)
 	assert_int_equal(nk_ctl_recv(sv[1], &h, buf, sizeof(buf)), 4);
 	assert_int_equal(h.type, NK_CTL_SIGNAL);
 	close(sv[0]);
-	assert_int_equal(nk_ctl_recv(sv[1], &h, buf, sizeof(buf)), 0);
+	assert_int_equal(nk_ctl_recv(sv[1], &h, buf, sizeof(buf)), -EPIPE);
 	close(sv[1]);
 }
 
