@@ -8,17 +8,15 @@
 #include "err.h"
 #include "paths.h"
 #include "spec.h"
+#include "timeline.h"
+
+struct nk_seccomp_prog;
 
 /* The descriptors the container's process gets as 0, 1, 2 (and the console, with -t). */
 struct nk_container_io {
 	int console;              /* PTY slave, or -1 */
 	char console_path[64];    /* its /dev/pts path, bound onto /dev/console */
 	int in, out, errout;      /* used when console is -1 */
-};
-
-struct nk_container {
-	pid_t init_pid;           /* the container's init, in the monitor's pid namespace */
-	int sync_fd;              /* init reports the command's exit status here */
 };
 
 /* Called in the monitor between the clone and releasing the child, with the child's pid
@@ -28,11 +26,23 @@ struct nk_container_hook {
 	void *opaque;
 };
 
-/* Returns once init has built the root and started the command (or failed to: then
- * err says why, and nothing is left running). The caller owns cg's removal. */
+struct nk_container_opts {
+	struct nk_container_io io;
+	struct nk_container_hook hook;
+	const struct nk_seccomp_prog *seccomp; /* compiled by the caller; NULL: no filter */
+};
+
+struct nk_container {
+	pid_t init_pid;           /* the container's init, in the monitor's pid namespace */
+	int sync_fd;              /* init reports the command's exit status here */
+	int seccomp_listener;     /* the filter's notification fd (teach mode), or -1 */
+	struct nk_timeline timeline;
+};
+
+/* Returns once the command has been exec'd (or failed to be: then err says why, and
+ * nothing is left running). The caller owns cg's removal and c->seccomp_listener. */
 int nk_container_start(const struct nk_paths *paths, const struct nk_spec *spec,
-		       const struct nk_container_io *io, struct nk_cgroup *cg,
-		       const struct nk_container_hook *hook, struct nk_container *c,
+		       const struct nk_container_opts *opts, struct nk_cgroup *cg, struct nk_container *c,
 		       struct nk_err *err) NK_MUST_CHECK;
 
 /* After init has gone: its report of the command's wait status, if it sent one. */

@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "paths.h"
+#include "timeline.h"
 
 #define NK_CTL_VERSION 1
 #define NK_CTL_MAX_PAYLOAD 65536
@@ -21,7 +22,7 @@ enum nk_ctl_type {
 	NK_CTL_STOP,       /* c->m: i32 grace seconds: SIGTERM, then SIGKILL */
 	NK_CTL_STDOUT,     /* m->c: output bytes (the console with -t) */
 	NK_CTL_STDERR,     /* m->c: error output bytes */
-	NK_CTL_STARTED,    /* m->c: i32 init pid; the command is running */
+	NK_CTL_STARTED,    /* m->c: struct nk_ctl_started; the command is running */
 	NK_CTL_EXIT,       /* m->c: i32 exit code, then the reason text */
 	NK_CTL_ERROR,      /* m->c: message text; the request failed */
 	NK_CTL_PAUSE,      /* c->m: freeze every process of the instance */
@@ -33,6 +34,12 @@ enum nk_ctl_type {
 enum {
 	NK_ATTACH_STDIN = 1,  /* forward this client's input */
 	NK_ATTACH_OUTPUT = 2, /* stream output to this client */
+};
+
+/* The payload of NK_CTL_STARTED. */
+struct nk_ctl_started {
+	int32_t init_pid;
+	struct nk_timeline timeline;
 };
 
 struct nk_ctl_hdr {

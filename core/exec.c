@@ -95,7 +95,7 @@ static void exec_child(struct nk_spec *spec, int ns_fds[], pid_t init_pid, struc
 		for (int i = 0; i < 3; i++)
 			dup2(child_stdio[i], i);
 	}
-	int r = nk_process_exec(spec, &err);
+	int r = nk_process_exec(spec, NULL, &err);
 	child_fail(2, &err, nk_process_exit_code(r));
 }
 

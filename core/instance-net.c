@@ -134,7 +134,7 @@ int nk_instance_net_attach(struct nk_instance_net *in, const struct nk_paths *pa
 {
 	memset(in, 0, sizeof(*in));
 	if (!nk_instance_net_bridged(spec))
-		return nk_instance_net_files(paths, spec, NULL, err);
+		return 0; /* the files written before the clone are final */
 	int r = nk_nl_open(&in->nl, err);
 	if (r < 0)
 		return r;

@@ -136,6 +136,12 @@ static int instance_exists(const struct nk_paths *paths, const char *name, struc
 int nk_inst_start(const struct nk_paths *paths, const char *name, unsigned attach_flags,
 		  int *client_fd, struct nk_err *err)
 {
+	return nk_inst_start_timed(paths, name, attach_flags, client_fd, NULL, err);
+}
+
+int nk_inst_start_timed(const struct nk_paths *paths, const char *name, unsigned attach_flags,
+			int *client_fd, struct nk_timeline *timeline, struct nk_err *err)
+{
 	struct nk_instance_info info;
 	int r = nk_inst_get(paths, name, &info, err);
 	if (r < 0)
@@ -149,6 +155,11 @@ int nk_inst_start(const struct nk_paths *paths, const char *name, unsigned attac
 	char buf[NK_CTL_MAX_PAYLOAD];
 	ssize_t n = nk_ctl_recv(fd, &h, buf, sizeof(buf) - 1);
 	if (n >= 0 && h.type == NK_CTL_STARTED) {
+		struct nk_ctl_started started;
+		if (timeline && (size_t)n >= sizeof(started)) {
+			memcpy(&started, buf, sizeof(started));
+			*timeline = started.timeline;
+		}
 		if (client_fd)
 			*client_fd = fd;
 		else

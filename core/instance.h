@@ -28,6 +28,10 @@ int nk_inst_create(const struct nk_paths *paths, const struct nk_run_opts *opts,
 int nk_inst_start(const struct nk_paths *paths, const char *name, unsigned attach_flags,
 		  int *client_fd, struct nk_err *err) NK_MUST_CHECK;
 
+/* The same, also reporting how long each start-up phase took (timeline may be NULL). */
+int nk_inst_start_timed(const struct nk_paths *paths, const char *name, unsigned attach_flags,
+			int *client_fd, struct nk_timeline *timeline, struct nk_err *err) NK_MUST_CHECK;
+
 /* SIGTERM, then SIGKILL after grace_s; returns when the instance has stopped. */
 int nk_inst_stop(const struct nk_paths *paths, const char *name, int grace_s, struct nk_err *err) NK_MUST_CHECK;
 int nk_inst_kill(const struct nk_paths *paths, const char *name, int sig, struct nk_err *err) NK_MUST_CHECK;

@@ -454,12 +454,15 @@ static int start(struct monitor *m, struct nk_err *err)
 		close_child_io(&io);
 		goto out;
 	}
-	if ((r = nk_portfwd_open(&m->ports, m->spec.ports, m->spec.port_count, err)) < 0) {
+	/* The child binds these while the network is wired; the address is filled in later,
+	 * in place (the bind follows the inode). */
+	if ((r = nk_instance_net_files(m->paths, &m->spec, NULL, err)) < 0 ||
+	    (r = nk_portfwd_open(&m->ports, m->spec.ports, m->spec.port_count, err)) < 0) {
 		close_child_io(&io);
 		goto out;
 	}
-	struct nk_container_hook hook = {.prepare = wire_network, .opaque = m};
-	r = nk_container_start(m->paths, &m->spec, &io, &m->cg, &hook, &m->ct, err);
+	struct nk_container_opts copts = {.io = io, .hook = {.prepare = wire_network, .opaque = m}};
+	r = nk_container_start(m->paths, &m->spec, &copts, &m->cg, &m->ct, err);
 	close_child_io(&io);
 	if (r < 0) {
 		struct nk_err ignored;
@@ -475,6 +478,7 @@ static int start(struct monitor *m, struct nk_err *err)
 	st.monitor_start = nk_proc_start_time(st.monitor_pid);
 	st.init_pid = m->ct.init_pid;
 	st.init_start = nk_proc_start_time(m->ct.init_pid);
+	st.timeline = m->ct.timeline;
 	st.started_at = nk_wall_time_s();
 	st.finished_at = 0;
 	st.exit_code = 0;
@@ -524,9 +528,9 @@ int nk_monitor_main(const struct nk_paths *paths, const char *name, int client_f
 		nk_spec_free(&m.spec);
 		return 1;
 	}
-	int32_t pid = m.ct.init_pid;
+	struct nk_ctl_started started = {.init_pid = m.ct.init_pid, .timeline = m.ct.timeline};
 	if (first)
-		(void)nk_client_queue(first, NK_CTL_STARTED, &pid, sizeof(pid));
+		(void)nk_client_queue(first, NK_CTL_STARTED, &started, sizeof(started));
 	event_loop(&m);
 	finish(&m);
 	nk_spec_free(&m.spec);

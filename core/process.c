@@ -2,12 +2,14 @@
 #include "process.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include "caps.h"
+#include "seccomp.h"
 #include "util.h"
 
 static const char *env_path(char **env)
@@ -44,8 +46,38 @@ static int exec_in_path(char **args, char **env)
 	return result;
 }
 
-int nk_process_exec(const struct nk_spec *spec, struct nk_err *err)
+static void report_time(int fd)
 {
+	if (fd >= 0) {
+		uint64_t now = nk_now_ns();
+		(void)!write(fd, &now, sizeof(now));
+	}
+}
+
+/* Keep the launch's descriptors (moved to 3 and 4), close everything else above 2. */
+static void close_other_fds(struct nk_launch *l)
+{
+	int *keep[] = {&l->report_fd, &l->keep_fd};
+	int next = 3;
+	for (size_t i = 0; i < NK_ARRAY_SIZE(keep); i++) {
+		if (*keep[i] < 0)
+			continue;
+		int fd = fcntl(*keep[i], F_DUPFD_CLOEXEC, 10);
+		if (fd < 0 || dup3(fd, next, O_CLOEXEC) < 0) {
+			*keep[i] = -1;
+			continue;
+		}
+		close(fd);
+		*keep[i] = next++;
+	}
+	nk_close_fds_from(next);
+}
+
+int nk_process_exec(const struct nk_spec *spec, const struct nk_launch *launch_in, struct nk_err *err)
+{
+	struct nk_launch launch = {.report_fd = -1, .keep_fd = -1};
+	if (launch_in)
+		launch = *launch_in;
 	/* Whatever the launcher blocked or ignored must not leak into the program. */
 	sigset_t none;
 	sigemptyset(&none);
@@ -58,9 +90,21 @@ int nk_process_exec(const struct nk_spec *spec, struct nk_err *err)
 			      spec->cap_inheritable, err);
 	if (r < 0)
 		return r;
-	if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	/* The kernel requires no_new_privs for an unprivileged filter; nook always sets it. */
+	if ((spec->no_new_privs || launch.seccomp) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return nk_err_set(err, errno, "cannot set no_new_privs");
-	nk_close_fds_from(3);
+	close_other_fds(&launch);
+	report_time(launch.report_fd);
+	if (launch.seccomp) {
+		int listener = -1;
+		if ((r = nk_seccomp_install(launch.seccomp, &listener, err)) < 0)
+			return r;
+		if (listener >= 0 && launch.handoff && (r = launch.handoff(launch.handoff_ctx, listener)) < 0)
+			return nk_err_set(err, -r, "cannot hand the seccomp listener to the monitor");
+		if (listener >= 0)
+			close(listener);
+	}
+	report_time(launch.report_fd);
 	r = exec_in_path(spec->args, spec->env);
 	return nk_err_set(err, -r, "cannot run '%s'", spec->args[0]);
 }

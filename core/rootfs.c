@@ -273,7 +273,7 @@ static int enter_root(const char *root, struct nk_err *err)
 	return 0;
 }
 
-int nk_rootfs_setup(const struct nk_paths *paths, const struct nk_spec *spec, const char *console,
+int nk_rootfs_prepare(const struct nk_paths *paths, const struct nk_spec *spec, const char *console,
 		    struct nk_err *err)
 {
 	/* Nothing mounted here may propagate back to the host, nor host mounts in here. */
@@ -299,5 +299,10 @@ int nk_rootfs_setup(const struct nk_paths *paths, const struct nk_spec *spec, co
 		return r;
 	if (spec->root_readonly && (r = remount_readonly_at(rootfd, "/", MS_NODEV)) < 0)
 		return nk_err_set(err, -r, "cannot make the root read-only");
+	return 0;
+}
+
+int nk_rootfs_enter(const struct nk_spec *spec, struct nk_err *err)
+{
 	return enter_root(spec->root_path, err);
 }

@@ -39,6 +39,15 @@ char *nk_state_to_json(const struct nk_state *st)
 	json_object_object_add(o, "ephemeral", json_object_new_boolean(st->ephemeral));
 	json_object_object_add(o, "ip", json_object_new_string(st->ip));
 	json_object_object_add(o, "host_if", json_object_new_string(st->host_if));
+	if (st->timeline.start_ns) {
+		/* Phase durations in microseconds, in start order. */
+		json_object *t = json_object_new_object();
+		for (int p = 0; p < NK_PHASE_COUNT; p++)
+			if (st->timeline.at_ns[p])
+				json_object_object_add(t, nk_phase_name((enum nk_phase)p),
+						       json_object_new_int64((int64_t)(st->timeline.at_ns[p] - st->timeline.start_ns) / 1000));
+		json_object_object_add(o, "timings_us", t);
+	}
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	char *out = s ? strdup(s) : NULL;
 	json_object_put(o);
@@ -92,6 +101,14 @@ int nk_state_from_json(const char *json, struct nk_state *st, struct nk_err *err
 	copy_str(o, "error", st->error, sizeof(st->error));
 	copy_str(o, "ip", st->ip, sizeof(st->ip));
 	copy_str(o, "host_if", st->host_if, sizeof(st->host_if));
+	json_object *t;
+	if (json_object_object_get_ex(o, "timings_us", &t)) {
+		/* Kept relative to a start of 1 ns, so durations survive the round trip. */
+		st->timeline.start_ns = 1;
+		for (int p = 0; p < NK_PHASE_COUNT; p++)
+			if (json_object_object_get_ex(t, nk_phase_name((enum nk_phase)p), &v))
+				st->timeline.at_ns[p] = 1 + (uint64_t)json_object_get_int64(v) * 1000;
+	}
 	json_object_put(o);
 	return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "paths.h"
+#include "timeline.h"
 
 enum nk_status { NK_CREATED, NK_RUNNING, NK_PAUSED, NK_STOPPED };
 
@@ -22,6 +23,7 @@ struct nk_state {
 	char exit_reason[32];    /* "exited", "signaled", "killed", "oom", "monitor-lost", "failed" */
 	char ip[16];             /* IPv4 address on its network, "" when none */
 	char host_if[16];        /* the veth's host end, for traffic counters */
+	struct nk_timeline timeline; /* the last start's phases */
 	int ephemeral;           /* an --rm instance: writes skip the fsync */
 	char error[1024];        /* why the last start failed, if it did */
 };

@@ -14,6 +14,7 @@
 
 struct run_args {
 	struct nk_run_opts opts;
+	int timings; /* print the start-up phases */
 	const char *env[256];
 	struct nk_volume volumes[64];
 	char *env_owned[256];
@@ -34,7 +35,7 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 			  struct run_args *a)
 {
 	enum { OPT_NAME = 256, OPT_RM, OPT_HOSTNAME, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPUSET, OPT_PIDS,
-	       OPT_CPU_WEIGHT, OPT_IO_WEIGHT, OPT_NET };
+	       OPT_CPU_WEIGHT, OPT_IO_WEIGHT, OPT_NET, OPT_TIMINGS };
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, OPT_NAME}, {"detach", no_argument, NULL, 'd'},
 	    {"interactive", no_argument, NULL, 'i'},     {"tty", no_argument, NULL, 't'},
@@ -46,6 +47,7 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	    {"cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT},
 	    {"io-weight", required_argument, NULL, OPT_IO_WEIGHT}, {"net", required_argument, NULL, OPT_NET},
 	    {"network", required_argument, NULL, OPT_NET},     {"publish", required_argument, NULL, 'p'},
+	    {"timings", no_argument, NULL, OPT_TIMINGS},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof(*a));
@@ -106,6 +108,9 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 			break;
 		case OPT_NET:
 			a->opts.network = optarg;
+			break;
+		case OPT_TIMINGS:
+			a->timings = 1;
 			break;
 		case 'p':
 			if (a->opts.port_count >= NK_PORTS_MAX)
@@ -191,14 +196,22 @@ int nk_cmd_run(struct nk_cli *cli, int argc, char **argv)
 	if (r != 0)
 		return r;
 	char name[64];
+	uint64_t plan_start = nk_now_ns();
 	r = nk_inst_create(&cli->paths, &a.opts, name, sizeof(name), &cli->err);
+	uint64_t plan_ns = nk_now_ns() - plan_start;
 	if (r < 0) {
 		free_run_args(&a);
 		return nk_cli_fail(cli);
 	}
 	unsigned flags = a.opts.detach ? 0 : NK_ATTACH_OUTPUT | (a.opts.interactive ? NK_ATTACH_STDIN : 0);
 	int fd = -1;
-	r = nk_inst_start(&cli->paths, name, flags, a.opts.detach ? NULL : &fd, &cli->err);
+	struct nk_timeline timeline = {0};
+	r = nk_inst_start_timed(&cli->paths, name, flags, a.opts.detach ? NULL : &fd, &timeline, &cli->err);
+	if (r == 0 && a.timings) {
+		char text[512];
+		nk_timeline_format(&timeline, text, sizeof(text));
+		fprintf(stderr, "nook: %s started: plan %.2f ms, %s\n", name, (double)plan_ns / 1e6, text);
+	}
 	int tty = a.opts.tty, interactive = a.opts.interactive, detach = a.opts.detach;
 	free_run_args(&a);
 	if (r < 0) {

@@ -29,7 +29,8 @@
 
 const struct nk_cmd nk_cmds[] = {
     {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",
-     RUN_OPTIONS "Exit status: the command's; 125 when nook fails, 126 when CMD cannot run, 127 when "
+     RUN_OPTIONS "  --timings            print the start-up phases and their durations (also in inspect)\n"
+		 "Exit status: the command's; 125 when nook fails, 126 when CMD cannot run, 127 when "
 		 "it is not found.\nImages: busybox (built in), host (this machine behind a throwaway layer),\n"
 		 "or one imported with `nook image import`.\n",
      nk_cmd_run, 0},

@@ -167,7 +167,9 @@ def layers(busybox):
     return [tar_bytes(base), tar_bytes(top)]
 
 
-SCRIPT = ("echo cwd=$(pwd); echo greeting=$GREETING; echo etc=$(ls -A /etc); "
+# hosts, hostname and resolv.conf are nook's own, bound over the image's (as Docker does).
+SCRIPT = ("echo cwd=$(pwd); echo greeting=$GREETING; "
+          "echo etc=$(ls -A /etc | grep -vx -e hosts -e hostname -e resolv.conf); "
           "echo optdir=$(ls -A /opt/dir); cat /etc/added")
 EXPECTED = ["cwd=/opt/dir", "greeting=hello from config", "etc=added keep", "optdir=new", "added"]
 

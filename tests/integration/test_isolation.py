@@ -117,7 +117,13 @@ def test_stop_ends_a_shell_command_quickly(nook):
 
 
 def test_net_namespace_has_only_lo_and_it_is_up(nook):
-    assert probe(nook, "ifaces") == {"lo": {"up": True, "loopback": True}}
+    assert probe(nook, "ifaces", opts=("--net", "none")) == {"lo": {"up": True, "loopback": True}}
+
+
+def test_default_network_adds_only_eth0(nook):
+    ifaces = probe(nook, "ifaces")
+    assert set(ifaces) == {"lo", "eth0"}
+    assert ifaces["lo"]["up"] and ifaces["eth0"]["up"] and not ifaces["eth0"]["loopback"]
 
 
 def test_hostname_is_instance_name_or_given(nook):
@@ -133,6 +139,8 @@ def test_hostname_is_instance_name_or_given(nook):
 # --- filesystem ---------------------------------------------------------------------
 
 EXPECTED_POINTS = {"/", "/proc", "/sys", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue"}
+# nook's own per-instance files, bound one by one from the instance directory (as Docker does).
+ETC_FILES = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
 
 
 def test_root_is_overlay_and_host_mounts_are_gone(nook, tmp_path):
@@ -152,9 +160,13 @@ def test_root_is_overlay_and_host_mounts_are_gone(nook, tmp_path):
     assert f"lowerdir={nook.root}/images/busybox/rootfs" in by_point["/"]["super"]
     assert source not in p.stdout and str(marker_dir) not in p.stdout
     host_root_dev = next(m["dev"] for m in host_mountinfo() if m["point"] == "/")
-    assert all(m["dev"] != host_root_dev for m in inside), \
-        f"a mount of the host's root filesystem ({host_root_dev}) is still reachable:\n{p.stdout}"
-    unexpected = set(by_point) - EXPECTED_POINTS - set(MASKED) - set(READONLY)
+    # Only single files of the instance's own directory come from the host's root file system.
+    for m in inside:
+        if m["dev"] == host_root_dev:
+            assert m["point"] in ETC_FILES, \
+                f"a mount of the host's root filesystem ({host_root_dev}) is still reachable:\n{p.stdout}"
+            assert m["root"].startswith(f"{nook.root}/instances/") or "/instances/" in m["root"], m
+    unexpected = set(by_point) - EXPECTED_POINTS - ETC_FILES - set(MASKED) - set(READONLY)
     assert not unexpected, f"mounts that should not be there (old root? host mounts?): {unexpected}"
     host_only = {m["point"] for m in host_mountinfo()} - EXPECTED_POINTS
     assert host_only & set(by_point) == set()
