@@ -65,9 +65,8 @@ static int loopback_up(struct nk_err *err)
 /* In the command, right after the filter is loaded: tell the monitor which fd number
  * the listener has (it takes it with pidfd_getfd) and wait for it to say so. Only write
  * and read: a teach-mode filter never turns those into notifications. */
-static int handoff_listener(void *ctx, int listener)
+static int handoff_listener(int sync_fd, int listener)
 {
-	int sync_fd = *(int *)ctx;
 	struct sync_msg m = {.type = SYNC_LISTENER, .value = listener};
 	if (write(sync_fd, &m, sizeof(m)) != sizeof(m))
 		return -EPIPE;
@@ -94,7 +93,7 @@ static void run_command(const struct nk_spec *spec, const struct nk_container_io
 		dup2(io->errout, 2);
 	}
 	struct nk_launch launch = {.seccomp = seccomp, .report_fd = report_fd, .keep_fd = sync_fd,
-				   .handoff = handoff_listener, .handoff_ctx = &launch.keep_fd};
+				   .handoff = handoff_listener};
 	int r = nk_process_exec(spec, &launch, &err);
 	dprintf(2, "nook: %s\n", err.msg);
 	_exit(nk_process_exit_code(r));

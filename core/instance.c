@@ -70,6 +70,15 @@ static int publish(const struct nk_paths *paths, const struct nk_run_opts *opts,
 		if (nk_fmt(p, sizeof(p), "%s/%s", stage, subdirs[i]) < 0 || mkdir(p, 0755) < 0)
 			r = nk_err_set(err, errno ? errno : ENAMETOOLONG, "cannot create %s", p);
 	nk_autofree char *json = NULL;
+	/* The instance keeps its own copy of the filter: editing a profile later changes
+	 * new instances only. */
+	if (r == 0 && opts->plan && opts->plan->seccomp_path[0]) {
+		nk_autofree char *filter = NULL;
+		size_t len = 0;
+		if ((r = nk_read_file(opts->plan->seccomp_path, &filter, &len, err)) == 0 &&
+		    (r = nk_fmt(p, sizeof(p), "%s/seccomp.json", stage)) == 0)
+			r = nk_write_file_replace(p, filter, len, 0600, err);
+	}
 	if (r == 0 && (r = nk_spec_build(opts, name, img, final, &json, err)) == 0 &&
 	    (r = nk_fmt(p, sizeof(p), "%s/config.json", stage)) == 0)
 		r = opts->remove ? nk_write_file_replace(p, json, strlen(json), 0600, err)
@@ -95,15 +104,24 @@ static int publish(const struct nk_paths *paths, const struct nk_run_opts *opts,
 	return r;
 }
 
-int nk_inst_create(const struct nk_paths *paths, const struct nk_run_opts *opts, char *name_out,
+int nk_inst_create(const struct nk_paths *paths, const struct nk_run_opts *opts_in, char *name_out,
 		   size_t size, struct nk_err *err)
 {
-	int r = check_opts(paths, opts, err);
+	/* The profile fills in what the flags left open; then everything is checked. */
+	struct nk_run_opts merged = *opts_in, *opts = &merged;
+	struct nk_plan plan;
+	int r = nk_plan_build(paths, opts, &plan, err);
 	if (r < 0)
 		return r;
-	struct nk_image img;
-	if ((r = nk_image_resolve(paths, opts->image, &img, err)) < 0)
+	if ((r = check_opts(paths, opts, err)) < 0) {
+		nk_plan_free(&plan);
 		return r;
+	}
+	struct nk_image img;
+	if ((r = nk_image_resolve(paths, opts->image, &img, err)) < 0) {
+		nk_plan_free(&plan);
+		return r;
+	}
 	for (int attempt = 0; attempt < 8; attempt++) {
 		char name[64];
 		if (opts->name)
@@ -117,6 +135,7 @@ int nk_inst_create(const struct nk_paths *paths, const struct nk_run_opts *opts,
 			break;
 	}
 	nk_image_release(&img);
+	nk_plan_free(&plan);
 	return r;
 }
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,12 +69,33 @@ static int still_running(const struct nk_paths *paths, const char *name)
 int nk_logs_read(const struct nk_paths *paths, const char *name, long tail, int follow,
 		 nk_logs_sink sink, void *opaque, struct nk_err *err)
 {
+	return nk_logs_read_file(paths, name, "console.log", tail, follow, sink, opaque, err);
+}
+
+int nk_events_append(const struct nk_paths *paths, const char *name, const char *line)
+{
+	char path[PATH_MAX];
+	if (nk_path_instance(paths, name, "events.log", path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	char buf[2048];
+	int n = snprintf(buf, sizeof(buf), "%s\n", line);
+	int r = n > 0 && (size_t)n < sizeof(buf) ? nk_write_all(fd, buf, (size_t)n) : -E2BIG;
+	close(fd);
+	return r;
+}
+
+int nk_logs_read_file(const struct nk_paths *paths, const char *name, const char *file, long tail,
+		      int follow, nk_logs_sink sink, void *opaque, struct nk_err *err)
+{
 	struct nk_instance_info info;
 	int r = nk_inst_get(paths, name, &info, err);
 	if (r < 0)
 		return r;
 	char path[PATH_MAX];
-	if (nk_path_instance(paths, name, "console.log", path, sizeof(path)) < 0)
+	if (nk_path_instance(paths, name, file, path, sizeof(path)) < 0)
 		return nk_err_msg(err, ENAMETOOLONG, "NOOK_ROOT is too long");
 	nk_autofree char *all = NULL;
 	size_t len = 0;

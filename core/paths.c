@@ -2,6 +2,7 @@
 #include "paths.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,44 @@ static int absolute(const char *env, const char *fallback, char *out, size_t siz
 	return 0;
 }
 
+/* Installed profiles: NOOK_PROFILES, else next to the binary (a source tree's profiles/),
+ * else PREFIX/share/nook/profiles relative to it, else the usual system place. */
+static void find_installed_profiles(char *out, size_t size)
+{
+	const char *env = getenv("NOOK_PROFILES");
+	if (env && *env) {
+		snprintf(out, size, "%s", env);
+		return;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		static const char *const rel[] = {"profiles", "../share/nook/profiles"};
+		for (size_t i = 0; i < NK_ARRAY_SIZE(rel); i++) {
+			char cand[PATH_MAX], check[PATH_MAX + 32];
+			if (nk_fmt(cand, sizeof(cand), "%s/%s", exe, rel[i]) < 0 ||
+			    nk_fmt(check, sizeof(check), "%s/default.profile", cand) < 0)
+				continue;
+			if (access(check, R_OK) == 0) {
+				snprintf(out, size, "%s", cand);
+				return;
+			}
+		}
+	}
+	snprintf(out, size, "/usr/local/share/nook/profiles");
+}
+
+void nk_paths_profile_dirs(const struct nk_paths *paths, const char *dirs[3])
+{
+	dirs[0] = paths->user_profiles;
+	dirs[1] = paths->installed_profiles;
+	dirs[2] = NULL;
+}
+
 int nk_paths_init(struct nk_paths *paths, struct nk_err *err)
 {
 	int r = absolute("NOOK_ROOT", "/var/lib/nook", paths->root, sizeof(paths->root), err);
@@ -47,6 +86,9 @@ int nk_paths_init(struct nk_paths *paths, struct nk_err *err)
 	}
 	if ((r = nk_mkdir_p(paths->run, 0711, err)) < 0)
 		return nk_err_prefix(err, "preparing NOOK_RUN");
+	if (nk_fmt(paths->user_profiles, sizeof(paths->user_profiles), "%s/profiles", paths->root) < 0)
+		return nk_err_msg(err, ENAMETOOLONG, "NOOK_ROOT is too long");
+	find_installed_profiles(paths->installed_profiles, sizeof(paths->installed_profiles));
 	return 0;
 }
 

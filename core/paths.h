@@ -10,7 +10,12 @@
 struct nk_paths {
 	char root[PATH_MAX]; /* NOOK_ROOT, default /var/lib/nook */
 	char run[PATH_MAX];  /* NOOK_RUN, default /run/nook */
+	char user_profiles[PATH_MAX];      /* NOOK_ROOT/profiles: the user's, searched first */
+	char installed_profiles[PATH_MAX]; /* NOOK_PROFILES, else found next to the binary */
 };
+
+/* The profile search path, NULL-terminated, for nk_profile_load. */
+void nk_paths_profile_dirs(const struct nk_paths *paths, const char *dirs[3]);
 
 /* Read NOOK_ROOT / NOOK_RUN (made absolute) and create the directories nook needs. */
 int nk_paths_init(struct nk_paths *paths, struct nk_err *err) NK_MUST_CHECK;

@@ -99,7 +99,7 @@ int nk_process_exec(const struct nk_spec *spec, const struct nk_launch *launch_i
 		int listener = -1;
 		if ((r = nk_seccomp_install(launch.seccomp, &listener, err)) < 0)
 			return r;
-		if (listener >= 0 && launch.handoff && (r = launch.handoff(launch.handoff_ctx, listener)) < 0)
+		if (listener >= 0 && launch.handoff && (r = launch.handoff(launch.keep_fd, listener)) < 0)
 			return nk_err_set(err, -r, "cannot hand the seccomp listener to the monitor");
 		if (listener >= 0)
 			close(listener);

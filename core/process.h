@@ -20,9 +20,9 @@ struct nk_launch {
 	int report_fd;  /* -1, or a pipe that gets the monotonic time after caps and after seccomp */
 	/* With a notifying filter: hand the listener fd over (to the monitor) before exec.
 	 * Only read/write/close may run between install and exec (see seccomp.h). */
-	int (*handoff)(void *ctx, int listener_fd);
-	void *handoff_ctx;
-	int keep_fd;    /* one more descriptor to keep open until exec (the sync socket), or -1 */
+	int (*handoff)(int keep_fd, int listener_fd);
+	int keep_fd;    /* one more descriptor to keep open until exec (the sync socket), or -1;
+			 * handoff gets its number as it is after the other descriptors closed */
 };
 
 /* Drop capabilities to the spec's sets, set no_new_privs, chdir to cwd, close every

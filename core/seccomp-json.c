@@ -1,4 +1,5 @@
-/* Docker's seccomp JSON format: parse and check it, then compile it to BPF with libseccomp. */
+/* Docker's seccomp JSON format: read and check it, resolve includes/excludes, hand rules to the builder. */
+#define NK_SECCOMP_INTERNAL
 #include "seccomp.h"
 
 #include <errno.h>
@@ -8,39 +9,47 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
-#include <unistd.h>
 
 #include "caps.h"
 #include "util.h"
 
 #define MAX_INPUT (16u << 20)
-#define MAX_SUB_ABIS 3
 #define MAX_CONDS 32
 
-/* What the child needs between installing the filter and exec: teach mode never turns these
- * into notifications, or handing the listener over would wait on itself. */
-static const char *const handoff_calls[] = {"read", "write", "close", "execve", "execveat", "exit", "exit_group"};
+static const char *const action_names[] = {"SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_KILL_PROCESS",
+					   "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW",
+					   "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", NULL};
+static const uint32_t action_values[] = {SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL_PROCESS,
+					 SCMP_ACT_TRAP, SCMP_ACT_ERRNO(0), SCMP_ACT_TRACE(0), SCMP_ACT_ALLOW,
+					 SCMP_ACT_LOG, SCMP_ACT_NOTIFY};
+static const char *const op_names[] = {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ",
+				       "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL};
+static const enum scmp_compare op_values[] = {SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ,
+					      SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ};
+/* TSYNC has no effect: the child is single-threaded when it installs the filter. */
+static const char *const flag_names[] = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+					 "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", NULL};
+static const unsigned flag_values[] = {0, SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+				       SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV};
+/* Docker's names in includes/excludes "arches": Go's GOARCH values plus legacy spellings. */
+static const char *const go_arch_names[] = {"amd64", "x86_64", "386", "x86", "i386", "x32", "arm", "arm64",
+					    "aarch64", "mips", "mipsle", "mips64", "mips64le", "mips64n32",
+					    "mips64len32", "ppc", "ppc64", "ppc64le", "s390", "s390x", "riscv64",
+					    "parisc", "parisc64", "loong64", NULL};
+static const uint32_t go_arch_values[] = {
+    SCMP_ARCH_X86_64, SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X86, SCMP_ARCH_X86, SCMP_ARCH_X32,
+    SCMP_ARCH_ARM, SCMP_ARCH_AARCH64, SCMP_ARCH_AARCH64, SCMP_ARCH_MIPS, SCMP_ARCH_MIPSEL, SCMP_ARCH_MIPS64,
+    SCMP_ARCH_MIPSEL64, SCMP_ARCH_MIPS64N32, SCMP_ARCH_MIPSEL64N32, SCMP_ARCH_PPC, SCMP_ARCH_PPC64,
+    SCMP_ARCH_PPC64LE, SCMP_ARCH_S390, SCMP_ARCH_S390X, SCMP_ARCH_RISCV64, SCMP_ARCH_PARISC,
+    SCMP_ARCH_PARISC64, 0 /* loong64: unknown to this libseccomp */};
 
 struct compile {
-	const char *origin;
+	struct nk_seccomp_build b;
+	char where[192]; /* the key being read, for messages: "syscalls[3].includes.caps[0]" */
 	uint64_t caps;
-	unsigned flags;
-	uint32_t native;
 	unsigned kernel[3];
-	uint32_t subs[MAX_SUB_ABIS]; /* sub-ABIs of the native one the profile allows */
-	size_t nsubs;
-	uint32_t profile_default;   /* as written */
-	uint32_t default_action;    /* after teach mode */
-	scmp_filter_ctx ctx;        /* native ABI */
-	scmp_filter_ctx sub;        /* sub-ABIs, merged in at the end; NULL when none */
-	unsigned handoff_ruled;     /* bit i: the profile has a rule for handoff_calls[i] */
-	struct nk_seccomp_prog *out;
-	struct nk_err *err;
 };
 
 NK_PRINTF(2, 3)
@@ -51,164 +60,176 @@ static int bad(struct compile *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return nk_err_msg(c->err, EINVAL, "%s: %s", c->origin, msg);
+	return nk_err_msg(c->b.err, EINVAL, "%s: %s%s%s", c->b.origin, c->where, c->where[0] ? ": " : "", msg);
 }
 
-NK_PRINTF(2, 3)
-static void warn(struct compile *c, const char *fmt, ...)
+/* Step into a key ("name") or an index ("[3]"); returns the mark that leave() goes back to. */
+static size_t enter(struct compile *c, const char *name, size_t index)
 {
-	struct nk_seccomp_prog *p = c->out;
-	size_t used = strlen(p->warnings);
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	p->warning_count++;
-	if (used < sizeof(p->warnings) - 1)
-		snprintf(p->warnings + used, sizeof(p->warnings) - used, "%s%s: %s", used ? "\n" : "", c->origin,
-			 msg);
+	size_t mark = strlen(c->where);
+	if (name)
+		snprintf(c->where + mark, sizeof(c->where) - mark, "%s%s", mark ? "." : "", name);
+	else
+		snprintf(c->where + mark, sizeof(c->where) - mark, "[%zu]", index);
+	return mark;
 }
 
-static const char *type_name(json_object *v)
+static void leave(struct compile *c, size_t mark)
 {
-	return json_type_to_name(json_object_get_type(v));
+	c->where[mark] = '\0';
 }
 
-static int get_string(struct compile *c, json_object *v, const char *where, const char **out)
+static int lookup(const char *const *names, const char *s)
 {
-	if (!json_object_is_type(v, json_type_string))
-		return bad(c, "%s: expected a string, found %s", where, type_name(v));
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(names[i], s))
+			return i;
+	return -1;
+}
+
+static int expect(struct compile *c, json_object *v, enum json_type type, const char *what)
+{
+	if (json_object_is_type(v, type))
+		return 0;
+	return bad(c, "expected %s, found %s", what, json_type_to_name(json_object_get_type(v)));
+}
+
+static int as_string(struct compile *c, json_object *v, const char **out)
+{
+	if (expect(c, v, json_type_string, "a string") < 0)
+		return -EINVAL;
 	*out = json_object_get_string(v);
 	if (strlen(*out) != (size_t)json_object_get_string_len(v))
-		return bad(c, "%s: the string contains a NUL character", where);
+		return bad(c, "the string contains a NUL character");
 	return 0;
 }
 
-static int get_u64(struct compile *c, json_object *v, const char *where, uint64_t max, uint64_t *out)
-{
-	if (!json_object_is_type(v, json_type_int))
-		return bad(c, "%s: expected a non-negative integer, found %s", where, type_name(v));
-	if (json_object_get_int64(v) < 0)
-		return bad(c, "%s: expected a non-negative integer, found %lld", where,
-			   (long long)json_object_get_int64(v));
-	*out = json_object_get_uint64(v);
-	if (*out > max)
-		return bad(c, "%s: %llu is out of range (at most %llu)", where, (unsigned long long)*out,
-			   (unsigned long long)max);
-	return 0;
-}
-
-/* null counts as absent, as in Docker's Go structs. */
-static int get_array(struct compile *c, json_object *v, const char *where, json_object **out)
-{
-	*out = NULL;
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
-		return bad(c, "%s: expected an array, found %s", where, type_name(v));
-	*out = v;
-	return 0;
-}
-
-static int check_keys(struct compile *c, json_object *obj, const char *where, const char *const *known)
-{
-	if (!json_object_is_type(obj, json_type_object))
-		return bad(c, "%s: expected an object, found %s", where, type_name(obj));
-	json_object_object_foreach(obj, key, val)
-	{
-		(void)val;
-		bool ok = !strcmp(key, "comment");
-		for (size_t i = 0; known[i] && !ok; i++)
-			ok = !strcmp(key, known[i]);
-		if (!ok)
-			return bad(c, "%s%sunknown key \"%s\"", where, *where ? ": " : "", key);
-	}
-	return 0;
-}
-
-static json_object *key(json_object *obj, const char *name)
+static json_object *member(json_object *obj, const char *name)
 {
 	json_object *v = NULL;
 	if (!json_object_object_get_ex(obj, name, &v) || json_object_is_type(v, json_type_null))
-		return NULL;
+		return NULL; /* null counts as absent, as in Docker's Go structs */
 	return v;
 }
 
-static bool is_errno(uint32_t a)
+/* obj.name as a string; NULL when absent, which is an error when required. */
+static int get_str(struct compile *c, json_object *obj, const char *name, bool required, const char **out)
 {
-	return (a & 0xffff0000u) == SCMP_ACT_ERRNO(0);
+	json_object *v = member(obj, name);
+	size_t mark = enter(c, name, 0);
+	int r = 0;
+	*out = NULL;
+	if (v)
+		r = as_string(c, v, out);
+	else if (required)
+		r = bad(c, "missing");
+	leave(c, mark);
+	return r;
 }
 
-static bool denies(uint32_t a)
+/* obj.name as an integer in [0, max]; *out unchanged when absent. */
+static int get_u64(struct compile *c, json_object *obj, const char *name, uint64_t max, uint64_t *out)
 {
-	return is_errno(a) || a == SCMP_ACT_KILL_THREAD || a == SCMP_ACT_KILL_PROCESS || a == SCMP_ACT_TRAP;
+	json_object *v = member(obj, name);
+	size_t mark = enter(c, name, 0);
+	int r = 0;
+	if (v && expect(c, v, json_type_int, "a non-negative integer") < 0)
+		r = -EINVAL;
+	else if (v && json_object_get_int64(v) < 0)
+		r = bad(c, "expected a non-negative integer, found %lld", (long long)json_object_get_int64(v));
+	else if (v && json_object_get_uint64(v) > max)
+		r = bad(c, "%llu is out of range (at most %llu)", (unsigned long long)json_object_get_uint64(v),
+			(unsigned long long)max);
+	else if (v)
+		*out = json_object_get_uint64(v);
+	leave(c, mark);
+	return r;
 }
 
-static bool permits(uint32_t a)
+/* obj.name as an array; *out NULL when absent. */
+static int get_array(struct compile *c, json_object *obj, const char *name, json_object **out)
 {
-	return a == SCMP_ACT_ALLOW || a == SCMP_ACT_LOG;
+	*out = member(obj, name);
+	size_t mark = enter(c, name, 0);
+	int r = *out ? expect(c, *out, json_type_array, "an array") : 0;
+	leave(c, mark);
+	return r;
 }
 
-static const struct {
-	const char *name;
-	uint32_t action;
-} action_names[] = {
-    {"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD}, {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD},
-    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS}, {"SCMP_ACT_TRAP", SCMP_ACT_TRAP},
-    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0)}, {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0)},
-    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW}, {"SCMP_ACT_LOG", SCMP_ACT_LOG}, {"SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY},
-};
+static size_t count(json_object *array)
+{
+	return array ? json_object_array_length(array) : 0;
+}
 
-/* action + errnoRet -> libseccomp action. Without errnoRet, ERRNO and TRACE answer EPERM. */
-static int parse_action(struct compile *c, json_object *name, json_object *errno_ret, const char *where,
-			const char *errno_where, uint32_t *out)
+/* The strings of obj.name, one callback each, with the path at the element. */
+static int each_string(struct compile *c, json_object *obj, const char *name,
+		       int (*fn)(struct compile *c, const char *s, void *ctx), void *ctx)
+{
+	json_object *list;
+	if (get_array(c, obj, name, &list) < 0)
+		return -EINVAL;
+	size_t mark = enter(c, name, 0);
+	for (size_t i = 0; i < count(list); i++) {
+		const char *s;
+		size_t m = enter(c, NULL, i);
+		if (as_string(c, json_object_array_get_idx(list, i), &s) < 0 || fn(c, s, ctx) < 0)
+			return -EINVAL;
+		leave(c, m);
+	}
+	leave(c, mark);
+	return 0;
+}
+
+static int check_keys(struct compile *c, json_object *obj, const char *const *known)
+{
+	if (expect(c, obj, json_type_object, "an object") < 0)
+		return -EINVAL;
+	json_object_object_foreach(obj, name, val)
+	{
+		(void)val;
+		if (strcmp(name, "comment") && lookup(known, name) < 0)
+			return bad(c, "unknown key \"%s\"", name);
+	}
+	return 0;
+}
+
+/* obj.action with obj.<errno_key>. Without errnoRet, ERRNO and TRACE answer EPERM. */
+static int get_action(struct compile *c, json_object *obj, const char *key, const char *errno_key, uint32_t *out)
 {
 	const char *s;
-	if (!name)
-		return bad(c, "%s: missing", where);
-	if (get_string(c, name, where, &s) < 0)
-		return -EINVAL;
-	size_t i = 0;
-	while (i < NK_ARRAY_SIZE(action_names) && strcmp(action_names[i].name, s))
-		i++;
-	if (i == NK_ARRAY_SIZE(action_names))
-		return bad(c, "%s: unknown action %s", where, s);
-	uint32_t a = action_names[i].action;
 	uint64_t e = EPERM;
-	bool takes_errno = a == SCMP_ACT_ERRNO(0) || a == SCMP_ACT_TRACE(0);
-	if (errno_ret) {
-		if (!takes_errno)
-			return bad(c, "%s: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one, not %s", errno_where, s);
-		if (get_u64(c, errno_ret, errno_where, 4095, &e) < 0)
-			return -EINVAL;
+	if (get_str(c, obj, key, true, &s) < 0)
+		return -EINVAL;
+	int i = lookup(action_names, s);
+	if (i < 0) {
+		size_t mark = enter(c, key, 0);
+		int r = bad(c, "unknown action %s", s);
+		leave(c, mark);
+		return r;
 	}
+	uint32_t a = action_values[i];
+	bool takes_errno = a == SCMP_ACT_ERRNO(0) || a == SCMP_ACT_TRACE(0);
+	if (member(obj, errno_key) && !takes_errno) {
+		size_t mark = enter(c, errno_key, 0);
+		int r = bad(c, "only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one, not %s", s);
+		leave(c, mark);
+		return r;
+	}
+	if (get_u64(c, obj, errno_key, 4095, &e) < 0)
+		return -EINVAL;
 	*out = takes_errno ? a | (uint32_t)e : a;
 	return 0;
 }
 
-static uint32_t teach(const struct compile *c, uint32_t a, bool is_default)
-{
-	if (!(c->flags & NK_SECCOMP_TEACH) || !denies(a))
-		return a;
-	if (!is_default && a == SCMP_ACT_ERRNO(ENOSYS))
-		return a;
-	return SCMP_ACT_NOTIFY;
-}
-
-/* "SCMP_ARCH_X86_64" -> token; 0 when unknown. */
+/* "SCMP_ARCH_X86_64" -> libseccomp token; 0 when unknown. */
 static uint32_t arch_token(const char *s)
 {
-	static const char prefix[] = "SCMP_ARCH_";
 	char lower[32];
-	if (strncmp(s, prefix, sizeof(prefix) - 1))
-		return 0;
-	s += sizeof(prefix) - 1;
 	size_t n = strlen(s);
-	if (n == 0 || n >= sizeof(lower))
+	if (strncmp(s, "SCMP_ARCH_", 10) || n <= 10 || n - 10 >= sizeof(lower))
 		return 0;
-	for (size_t i = 0; i <= n; i++)
-		lower[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+	for (size_t i = 10; i <= n; i++)
+		lower[i - 10] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
 	return seccomp_arch_resolve_name(lower);
 }
 
@@ -225,95 +246,58 @@ static bool sub_abi_of(uint32_t native, uint32_t a)
 	}
 }
 
-/* An entry of "architectures" or "subArchitectures": the native ABI is always filtered; a
- * sub-ABI is added; another machine's ABI cannot reach this kernel and is left out. */
-static int want_arch(struct compile *c, json_object *v, const char *where)
+/* An architecture the profile allows (ctx non-NULL: its archMap entry is the native one). The
+ * native ABI is always filtered; a sub-ABI is added; another machine's cannot reach this kernel. */
+static int want_arch(struct compile *c, const char *s, void *ctx)
 {
-	const char *s;
-	if (get_string(c, v, where, &s) < 0)
-		return -EINVAL;
 	uint32_t a = arch_token(s);
 	if (!a)
-		return bad(c, "%s: unknown architecture %s", where, s);
-	if (a == c->native || !sub_abi_of(c->native, a))
+		return bad(c, "unknown architecture %s", s);
+	if ((ctx && !*(bool *)ctx) || a == c->b.native || !sub_abi_of(c->b.native, a))
 		return 0;
-	for (size_t i = 0; i < c->nsubs; i++)
-		if (c->subs[i] == a)
+	for (size_t i = 0; i < c->b.nsubs; i++)
+		if (c->b.subs[i] == a)
 			return 0;
-	if (c->nsubs < MAX_SUB_ABIS)
-		c->subs[c->nsubs++] = a;
+	if (c->b.nsubs < NK_ARRAY_SIZE(c->b.subs))
+		c->b.subs[c->b.nsubs++] = a;
 	return 0;
 }
 
 static int parse_arches(struct compile *c, json_object *root)
 {
+	static const char *const keys[] = {"architecture", "subArchitectures", NULL};
 	json_object *list, *map;
-	if (get_array(c, key(root, "architectures"), "architectures", &list) < 0 ||
-	    get_array(c, key(root, "archMap"), "archMap", &map) < 0)
+	if (get_array(c, root, "architectures", &list) < 0 || get_array(c, root, "archMap", &map) < 0)
 		return -EINVAL;
-	if (list && map && json_object_array_length(list) && json_object_array_length(map))
+	if (count(list) && count(map))
 		return bad(c, "architectures and archMap: give one or the other");
-	char where[96];
-	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
-		snprintf(where, sizeof(where), "architectures[%zu]", i);
-		if (want_arch(c, json_object_array_get_idx(list, i), where) < 0)
-			return -EINVAL;
-	}
-	static const char *const map_keys[] = {"architecture", "subArchitectures", NULL};
-	for (size_t i = 0; map && i < json_object_array_length(map); i++) {
-		json_object *m = json_object_array_get_idx(map, i), *subs;
+	if (each_string(c, root, "architectures", want_arch, NULL) < 0)
+		return -EINVAL;
+	size_t mark = enter(c, "archMap", 0);
+	for (size_t i = 0; i < count(map); i++) {
+		json_object *m = json_object_array_get_idx(map, i);
 		const char *s;
-		snprintf(where, sizeof(where), "archMap[%zu]", i);
-		if (check_keys(c, m, where, map_keys) < 0)
+		size_t mi = enter(c, NULL, i);
+		if (check_keys(c, m, keys) < 0 || get_str(c, m, "architecture", true, &s) < 0)
 			return -EINVAL;
-		snprintf(where, sizeof(where), "archMap[%zu].architecture", i);
-		if (!key(m, "architecture"))
-			return bad(c, "%s: missing", where);
-		if (get_string(c, key(m, "architecture"), where, &s) < 0)
-			return -EINVAL;
-		uint32_t a = arch_token(s);
-		if (!a)
-			return bad(c, "%s: unknown architecture %s", where, s);
-		snprintf(where, sizeof(where), "archMap[%zu].subArchitectures", i);
-		if (get_array(c, key(m, "subArchitectures"), where, &subs) < 0)
-			return -EINVAL;
-		for (size_t j = 0; subs && j < json_object_array_length(subs); j++) {
-			char w[128];
-			snprintf(w, sizeof(w), "%s[%zu]", where, j);
-			uint32_t sa = 0;
-			if (get_string(c, json_object_array_get_idx(subs, j), w, &s) < 0)
-				return -EINVAL;
-			if (!(sa = arch_token(s)))
-				return bad(c, "%s: unknown architecture %s", w, s);
-			/* Only the native architecture's entry says what this machine runs. */
-			if (a == c->native && want_arch(c, json_object_array_get_idx(subs, j), w) < 0)
-				return -EINVAL;
+		/* Only the native architecture's entry says which sub-ABIs this machine runs. */
+		bool native = arch_token(s) == c->b.native;
+		if (!arch_token(s)) {
+			enter(c, "architecture", 0);
+			return bad(c, "unknown architecture %s", s);
 		}
+		if (each_string(c, m, "subArchitectures", want_arch, &native) < 0)
+			return -EINVAL;
+		leave(c, mi);
 	}
+	leave(c, mark);
 	return 0;
 }
 
-/* Docker's names for architectures in includes/excludes (Go's GOARCH, plus legacy spellings). */
-static const struct {
-	const char *name;
-	uint32_t token;
-} go_arches[] = {
-    {"amd64", SCMP_ARCH_X86_64}, {"x86_64", SCMP_ARCH_X86_64}, {"386", SCMP_ARCH_X86},
-    {"x86", SCMP_ARCH_X86},      {"i386", SCMP_ARCH_X86},      {"x32", SCMP_ARCH_X32},
-    {"arm", SCMP_ARCH_ARM},      {"arm64", SCMP_ARCH_AARCH64}, {"aarch64", SCMP_ARCH_AARCH64},
-    {"mips", SCMP_ARCH_MIPS},    {"mipsle", SCMP_ARCH_MIPSEL}, {"mips64", SCMP_ARCH_MIPS64},
-    {"mips64le", SCMP_ARCH_MIPSEL64}, {"mips64n32", SCMP_ARCH_MIPS64N32},
-    {"mips64len32", SCMP_ARCH_MIPSEL64N32}, {"ppc", SCMP_ARCH_PPC}, {"ppc64", SCMP_ARCH_PPC64},
-    {"ppc64le", SCMP_ARCH_PPC64LE}, {"s390", SCMP_ARCH_S390}, {"s390x", SCMP_ARCH_S390X},
-    {"riscv64", SCMP_ARCH_RISCV64}, {"parisc", SCMP_ARCH_PARISC}, {"parisc64", SCMP_ARCH_PARISC64},
-    {"loong64", 0},
-};
-
-/* "4.8" or "4.8.1" (a kernel release such as "6.1.0-13-amd64" also parses: the rest is ignored
- * when `strict` is false). */
-static int parse_number_list(const char *s, unsigned v[3], bool strict)
+/* "4.8" or "4.8.1"; with `strict` false, a kernel release such as "6.1.0-13-amd64" too. */
+static int parse_version(const char *s, unsigned v[3], bool strict)
 {
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 3; i++, s++) {
 		if (*s < '0' || *s > '9')
 			return -EINVAL;
 		unsigned long n = 0;
@@ -321,476 +305,217 @@ static int parse_number_list(const char *s, unsigned v[3], bool strict)
 			n = n * 10 + (unsigned long)(*s++ - '0');
 		v[i] = (unsigned)n;
 		if (*s != '.' || i == 2)
-			return (i >= 1 || !strict) && (!strict || *s == '\0') ? 0 : -EINVAL;
-		s++;
+			return !strict || (i >= 1 && *s == '\0') ? 0 : -EINVAL;
 	}
 	return -EINVAL;
 }
 
-static int parse_version(const char *s, unsigned v[3])
-{
-	return parse_number_list(s, v, true);
-}
-
-/* includes / excludes: which of its three tests were given, and whether each matched. */
+/* includes / excludes: which of the three tests were given, and whether they hold here. */
 struct cond {
-	bool has_caps, caps_all, caps_any;
-	bool has_arches, arch_match;
-	bool has_kernel, kernel_ok;
+	uint64_t caps;
+	bool has_arches, arch_match, has_kernel, kernel_ok;
 };
 
-static int parse_cond(struct compile *c, json_object *obj, const char *where, struct cond *f)
+static int cond_cap(struct compile *c, const char *s, void *ctx)
+{
+	int cap = nk_cap_from_name(s);
+	if (cap < 0 || cap > 63)
+		return bad(c, "unknown capability %s", s);
+	((struct cond *)ctx)->caps |= 1ull << cap;
+	return 0;
+}
+
+static int cond_arch(struct compile *c, const char *s, void *ctx)
+{
+	struct cond *f = ctx;
+	int i = lookup(go_arch_names, s);
+	if (i < 0)
+		return bad(c, "unknown architecture %s (Docker's names: amd64, arm64, x86, x32, s390x, ...)", s);
+	f->has_arches = true;
+	f->arch_match |= go_arch_values[i] == c->b.native;
+	return 0;
+}
+
+static int parse_cond(struct compile *c, json_object *entry, const char *name, struct cond *f)
 {
 	static const char *const keys[] = {"caps", "arches", "minKernel", NULL};
+	json_object *obj = member(entry, name);
+	const char *kv;
+	unsigned v[3] = {0, 0, 0};
 	memset(f, 0, sizeof(*f));
 	if (!obj)
 		return 0;
-	if (check_keys(c, obj, where, keys) < 0)
+	size_t mark = enter(c, name, 0);
+	if (check_keys(c, obj, keys) < 0 || each_string(c, obj, "caps", cond_cap, f) < 0 ||
+	    each_string(c, obj, "arches", cond_arch, f) < 0 || get_str(c, obj, "minKernel", false, &kv) < 0)
 		return -EINVAL;
-	char w[160];
-	json_object *caps, *arches, *kv = key(obj, "minKernel");
-	snprintf(w, sizeof(w), "%s.caps", where);
-	if (get_array(c, key(obj, "caps"), w, &caps) < 0)
-		return -EINVAL;
-	uint64_t mask = 0;
-	for (size_t i = 0; caps && i < json_object_array_length(caps); i++) {
-		const char *s;
-		snprintf(w, sizeof(w), "%s.caps[%zu]", where, i);
-		if (get_string(c, json_object_array_get_idx(caps, i), w, &s) < 0)
-			return -EINVAL;
-		int cap = nk_cap_from_name(s);
-		if (cap < 0 || cap > 63)
-			return bad(c, "%s: unknown capability %s", w, s);
-		mask |= 1ull << cap;
+	if (kv && parse_version(kv, v, true) < 0) {
+		enter(c, "minKernel", 0);
+		return bad(c, "expected a kernel version like \"4.8\", found \"%s\"", kv);
 	}
-	f->has_caps = mask != 0;
-	f->caps_all = (c->caps & mask) == mask;
-	f->caps_any = (c->caps & mask) != 0;
-	snprintf(w, sizeof(w), "%s.arches", where);
-	if (get_array(c, key(obj, "arches"), w, &arches) < 0)
-		return -EINVAL;
-	for (size_t i = 0; arches && i < json_object_array_length(arches); i++) {
-		const char *s;
-		snprintf(w, sizeof(w), "%s.arches[%zu]", where, i);
-		if (get_string(c, json_object_array_get_idx(arches, i), w, &s) < 0)
-			return -EINVAL;
-		size_t j = 0;
-		while (j < NK_ARRAY_SIZE(go_arches) && strcmp(go_arches[j].name, s))
-			j++;
-		if (j == NK_ARRAY_SIZE(go_arches))
-			return bad(c, "%s: unknown architecture %s (Docker's names: amd64, arm64, x86, x32, ...)", w, s);
-		f->has_arches = true;
-		f->arch_match |= go_arches[j].token == c->native;
-	}
-	if (kv) {
-		const char *s;
-		unsigned v[3] = {0, 0, 0};
-		snprintf(w, sizeof(w), "%s.minKernel", where);
-		if (get_string(c, kv, w, &s) < 0)
-			return -EINVAL;
-		if (parse_version(s, v) < 0)
-			return bad(c, "%s: expected a kernel version like \"4.8\", found \"%s\"", w, s);
-		f->has_kernel = true;
-		f->kernel_ok = c->kernel[0] != v[0]   ? c->kernel[0] > v[0]
-			       : c->kernel[1] != v[1] ? c->kernel[1] > v[1]
-						      : c->kernel[2] >= v[2];
-	}
+	f->has_kernel = kv != NULL;
+	f->kernel_ok = c->kernel[0] != v[0] ? c->kernel[0] > v[0]
+		       : c->kernel[1] != v[1] ? c->kernel[1] > v[1]
+					      : c->kernel[2] >= v[2];
+	leave(c, mark);
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	enum scmp_compare op;
-} op_names[] = {
-    {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
-    {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
-    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
-};
-
-static int parse_args(struct compile *c, json_object *list, const char *where, struct scmp_arg_cmp *cmps,
-		      size_t *n, bool *split)
+static int parse_args(struct compile *c, json_object *entry, struct scmp_arg_cmp *cmps, size_t *n, bool *split)
 {
 	static const char *const keys[] = {"index", "value", "valueTwo", "op", NULL};
+	json_object *list;
 	unsigned seen = 0;
-	char w[160];
 	*n = 0;
 	*split = false;
-	if (list && json_object_array_length(list) > MAX_CONDS)
-		return bad(c, "%s: more than %d conditions", where, MAX_CONDS);
-	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+	if (get_array(c, entry, "args", &list) < 0)
+		return -EINVAL;
+	size_t mark = enter(c, "args", 0);
+	if (count(list) > MAX_CONDS)
+		return bad(c, "more than %d conditions", MAX_CONDS);
+	for (size_t i = 0; i < count(list); i++) {
 		json_object *a = json_object_array_get_idx(list, i);
-		uint64_t index, value = 0, two = 0;
+		uint64_t index = 6, value = 0, two = 0;
 		const char *op;
-		snprintf(w, sizeof(w), "%s[%zu]", where, i);
-		if (check_keys(c, a, w, keys) < 0)
+		size_t mi = enter(c, NULL, i);
+		if (check_keys(c, a, keys) < 0 || get_u64(c, a, "index", 5, &index) < 0 ||
+		    get_u64(c, a, "value", UINT64_MAX, &value) < 0 || get_u64(c, a, "valueTwo", UINT64_MAX, &two) < 0 ||
+		    get_str(c, a, "op", true, &op) < 0)
 			return -EINVAL;
-		snprintf(w, sizeof(w), "%s[%zu].index", where, i);
-		if (!key(a, "index"))
-			return bad(c, "%s: missing", w);
-		if (get_u64(c, key(a, "index"), w, 5, &index) < 0)
-			return -EINVAL;
-		snprintf(w, sizeof(w), "%s[%zu].value", where, i);
-		if (key(a, "value") && get_u64(c, key(a, "value"), w, UINT64_MAX, &value) < 0)
-			return -EINVAL;
-		snprintf(w, sizeof(w), "%s[%zu].valueTwo", where, i);
-		if (key(a, "valueTwo") && get_u64(c, key(a, "valueTwo"), w, UINT64_MAX, &two) < 0)
-			return -EINVAL;
-		snprintf(w, sizeof(w), "%s[%zu].op", where, i);
-		if (!key(a, "op"))
-			return bad(c, "%s: missing", w);
-		if (get_string(c, key(a, "op"), w, &op) < 0)
-			return -EINVAL;
-		size_t j = 0;
-		while (j < NK_ARRAY_SIZE(op_names) && strcmp(op_names[j].name, op))
-			j++;
-		if (j == NK_ARRAY_SIZE(op_names))
-			return bad(c, "%s: unknown operator %s", w, op);
+		if (index > 5)
+			return bad(c, "index: missing");
+		int o = lookup(op_names, op);
+		if (o < 0) {
+			enter(c, "op", 0);
+			return bad(c, "unknown operator %s", op);
+		}
 		/* libseccomp takes one test per argument in a rule; like runc, several tests of the
 		 * same argument become separate rules, any of which matches. */
-		if (seen & (1u << index))
-			*split = true;
+		*split |= (seen >> index) & 1;
 		seen |= 1u << index;
-		cmps[(*n)++] = (struct scmp_arg_cmp){.arg = (unsigned)index, .op = op_names[j].op, .datum_a = value,
+		cmps[(*n)++] = (struct scmp_arg_cmp){.arg = (unsigned)index, .op = op_values[o], .datum_a = value,
 						     .datum_b = two};
+		leave(c, mi);
 	}
+	leave(c, mark);
 	return 0;
 }
 
-static int add_to(struct compile *c, scmp_filter_ctx ctx, const char *where, const char *name, uint32_t action,
-		  int nr, const struct scmp_arg_cmp *cmps, size_t n, bool split)
-{
-	int r = 0;
-	if (split)
-		for (size_t i = 0; i < n && r == 0; i++)
-			r = seccomp_rule_add_array(ctx, action, nr, 1, &cmps[i]);
-	else
-		r = seccomp_rule_add_array(ctx, action, nr, (unsigned)n, cmps);
-	if (r < 0)
-		return bad(c, "%s: libseccomp refused the rule for %s: %s", where, name, strerror(-r));
-	c->out->rules++;
-	return 0;
-}
-
-static int add_name(struct compile *c, const char *where, const char *name, uint32_t action,
-		    const struct scmp_arg_cmp *cmps, size_t n, bool split)
-{
-	int nr = nk_seccomp_syscall_nr(c->native, name);
-	bool libseccomp_knows = seccomp_syscall_resolve_name(name) != __NR_SCMP_ERROR;
-	bool safe_to_skip = permits(action) || !permits(c->default_action);
-	if (nr == __NR_SCMP_ERROR) {
-		if (!(c->flags & NK_SECCOMP_LENIENT_NAMES) || !safe_to_skip)
-			return bad(c, "%s: unknown syscall \"%s\"", where, name);
-		warn(c, "%s: unknown syscall \"%s\" left out (it stays refused)", where, name);
-		return 0;
-	}
-	for (size_t i = 0; i < NK_ARRAY_SIZE(handoff_calls); i++)
-		if (!strcmp(name, handoff_calls[i])) {
-			c->handoff_ruled |= 1u << i;
-			if (action == SCMP_ACT_NOTIFY)
-				return bad(c, "%s: %s cannot be SCMP_ACT_NOTIFY: handing the listener over "
-					      "to the monitor needs it",
-					   where, name);
-		}
-	if (action == c->default_action)
-		return 0; /* what happens anyway; libseccomp refuses such rules */
-	if (action == SCMP_ACT_NOTIFY)
-		c->out->has_notify = 1;
-	if (nr >= 0 && add_to(c, c->ctx, where, name, action, nr, cmps, n, split) < 0)
-		return -EINVAL;
-	if (!c->sub)
-		return 0;
-	bool on_sub = false;
-	for (size_t i = 0; i < c->nsubs; i++)
-		on_sub |= nk_seccomp_syscall_nr(c->subs[i], name) >= 0;
-	if (!on_sub)
-		return 0;
-	if (!libseccomp_knows) {
-		/* libseccomp cannot translate a number it does not know to another ABI. */
-		if (!safe_to_skip)
-			return bad(c, "%s: \"%s\" is newer than libseccomp and cannot be filtered for the "
-				      "sub-architectures this profile allows",
-				   where, name);
-		warn(c, "%s: \"%s\" left out of the filter of the sub-architectures", where, name);
-		return 0;
-	}
-	return add_to(c, c->sub, where, name, action, nr, cmps, n, split);
-}
-
-static int parse_entry(struct compile *c, json_object *e, size_t idx)
+static int parse_entry(struct compile *c, json_object *e)
 {
 	static const char *const keys[] = {"names", "name", "action", "errnoRet", "args", "includes", "excludes", NULL};
-	char where[64], w[96];
-	snprintf(where, sizeof(where), "syscalls[%zu]", idx);
-	if (check_keys(c, e, where, keys) < 0)
-		return -EINVAL;
+	json_object *names;
+	const char *legacy, *name;
 	uint32_t action;
-	char aw[96], ew[96];
-	snprintf(aw, sizeof(aw), "%s.action", where);
-	snprintf(ew, sizeof(ew), "%s.errnoRet", where);
-	if (parse_action(c, key(e, "action"), key(e, "errnoRet"), aw, ew, &action) < 0)
-		return -EINVAL;
-	json_object *names, *args;
-	snprintf(w, sizeof(w), "%s.names", where);
-	if (get_array(c, key(e, "names"), w, &names) < 0)
-		return -EINVAL;
-	const char *legacy = NULL;
-	snprintf(w, sizeof(w), "%s.name", where);
-	if (key(e, "name") && get_string(c, key(e, "name"), w, &legacy) < 0)
-		return -EINVAL;
-	size_t count = names ? json_object_array_length(names) : 0;
-	if (count == 0 && !legacy)
-		return bad(c, "%s: no syscall names (\"names\": [...])", where);
 	struct scmp_arg_cmp cmps[MAX_CONDS];
 	size_t n;
 	bool split;
-	snprintf(w, sizeof(w), "%s.args", where);
-	if (get_array(c, key(e, "args"), w, &args) < 0 || parse_args(c, args, w, cmps, &n, &split) < 0)
-		return -EINVAL;
 	struct cond inc, exc;
-	snprintf(w, sizeof(w), "%s.includes", where);
-	if (parse_cond(c, key(e, "includes"), w, &inc) < 0)
+	if (check_keys(c, e, keys) < 0 || get_action(c, e, "action", "errnoRet", &action) < 0 ||
+	    get_array(c, e, "names", &names) < 0 || get_str(c, e, "name", false, &legacy) < 0 ||
+	    parse_args(c, e, cmps, &n, &split) < 0 || parse_cond(c, e, "includes", &inc) < 0 ||
+	    parse_cond(c, e, "excludes", &exc) < 0)
 		return -EINVAL;
-	snprintf(w, sizeof(w), "%s.excludes", where);
-	if (parse_cond(c, key(e, "excludes"), w, &exc) < 0)
-		return -EINVAL;
-	/* Check every name's type even when the entry does not apply here. */
-	const char *name;
-	for (size_t i = 0; i < count; i++) {
-		snprintf(w, sizeof(w), "%s.names[%zu]", where, i);
-		if (get_string(c, json_object_array_get_idx(names, i), w, &name) < 0)
+	if (count(names) == 0 && !legacy)
+		return bad(c, "no syscall names (\"names\": [...])");
+	size_t mark = enter(c, "names", 0);
+	for (size_t i = 0; i < count(names); i++) {
+		size_t m = enter(c, NULL, i);
+		if (as_string(c, json_object_array_get_idx(names, i), &name) < 0)
 			return -EINVAL;
 		if (!*name)
-			return bad(c, "%s: empty syscall name", w);
+			return bad(c, "empty syscall name");
+		leave(c, m);
 	}
-	bool applies = (!inc.has_caps || inc.caps_all) && (!inc.has_arches || inc.arch_match) &&
-		       (!inc.has_kernel || inc.kernel_ok) && !(exc.has_caps && exc.caps_any) &&
-		       !(exc.has_arches && exc.arch_match) && !(exc.has_kernel && exc.kernel_ok);
+	leave(c, mark);
+	bool applies = (!inc.caps || (c->caps & inc.caps) == inc.caps) && (!inc.has_arches || inc.arch_match) &&
+		       (!inc.has_kernel || inc.kernel_ok) && !(c->caps & exc.caps) && !(exc.has_arches && exc.arch_match) &&
+		       !(exc.has_kernel && exc.kernel_ok);
 	if (!applies)
-		return 0; /* names of another architecture's entry need not be known here */
-	bool is_handoff_exempt = false;
-	uint32_t final = teach(c, action, false);
-	for (size_t i = 0; i < count + (legacy ? 1 : 0); i++) {
-		if (i < count) {
-			snprintf(w, sizeof(w), "%s.names[%zu]", where, i);
-			name = json_object_get_string(json_object_array_get_idx(names, i));
-		} else {
-			snprintf(w, sizeof(w), "%s.name", where);
-			name = legacy;
-		}
-		is_handoff_exempt = false;
-		for (size_t h = 0; h < NK_ARRAY_SIZE(handoff_calls); h++)
-			is_handoff_exempt |= !strcmp(name, handoff_calls[h]);
-		if (add_name(c, w, name, is_handoff_exempt ? action : final, cmps, n, split) < 0)
+		return 0; /* the names of another architecture's entry need not be known here */
+	for (size_t i = 0; i < count(names) + (legacy != NULL); i++) {
+		bool listed = i < count(names);
+		size_t m = enter(c, listed ? "names" : "name", 0);
+		if (listed)
+			enter(c, NULL, i);
+		name = listed ? json_object_get_string(json_object_array_get_idx(names, i)) : legacy;
+		if (nk_seccomp_build_rule(&c->b, c->where, name, action, cmps, n, split) < 0)
 			return -EINVAL;
+		leave(c, m);
 	}
 	return 0;
 }
 
-static int parse_flags(struct compile *c, json_object *root)
+static int want_flag(struct compile *c, const char *s, void *ctx)
 {
-	static const struct {
-		const char *name;
-		unsigned flag;
-	} names[] = {
-	    {"SECCOMP_FILTER_FLAG_TSYNC", 0}, /* the child is single-threaded when it installs */
-	    {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
-	    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
-	    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
-	};
-	json_object *list;
-	if (get_array(c, key(root, "flags"), "flags", &list) < 0)
-		return -EINVAL;
-	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
-		char w[32];
-		const char *s;
-		snprintf(w, sizeof(w), "flags[%zu]", i);
-		if (get_string(c, json_object_array_get_idx(list, i), w, &s) < 0)
-			return -EINVAL;
-		size_t j = 0;
-		while (j < NK_ARRAY_SIZE(names) && strcmp(names[j].name, s))
-			j++;
-		if (j == NK_ARRAY_SIZE(names))
-			return bad(c, "%s: unknown flag %s", w, s);
-		c->out->filter_flags |= names[j].flag;
-	}
+	(void)ctx;
+	int f = lookup(flag_names, s);
+	if (f < 0)
+		return bad(c, "unknown flag %s", s);
+	c->b.out->filter_flags |= flag_values[f];
 	return 0;
-}
-
-/* When the default notifies, the hand-over calls the profile says nothing about keep the
- * profile's own answer (EPERM if that was a notification too). */
-static int add_handoff_rules(struct compile *c)
-{
-	if (c->default_action != SCMP_ACT_NOTIFY)
-		return 0;
-	uint32_t answer = c->profile_default == SCMP_ACT_NOTIFY ? SCMP_ACT_ERRNO(EPERM) : c->profile_default;
-	for (size_t i = 0; i < NK_ARRAY_SIZE(handoff_calls); i++) {
-		if (c->handoff_ruled & (1u << i))
-			continue;
-		int nr = seccomp_syscall_resolve_name(handoff_calls[i]);
-		if (nr >= 0 && add_to(c, c->ctx, "teach mode", handoff_calls[i], answer, nr, NULL, 0, false) < 0)
-			return -EINVAL;
-		if (c->sub && add_to(c, c->sub, "teach mode", handoff_calls[i], answer, nr, NULL, 0, false) < 0)
-			return -EINVAL;
-	}
-	return 0;
-}
-
-static int export_bpf(struct compile *c)
-{
-	nk_autoclose int fd = memfd_create("nook-seccomp", MFD_CLOEXEC);
-	if (fd < 0)
-		return nk_err_set(c->err, errno, "%s: cannot create a memfd for the filter", c->origin);
-	/* libseccomp 2.5 has no seccomp_export_bpf_mem (2.6 does): export to a memfd, read back. */
-	int r = seccomp_export_bpf(c->ctx, fd);
-	if (r < 0)
-		return nk_err_set(c->err, -r, "%s: cannot export the seccomp filter", c->origin);
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return nk_err_set(c->err, errno, "%s: cannot export the seccomp filter", c->origin);
-	size_t size = (size_t)st.st_size, count = size / sizeof(struct sock_filter);
-	if (size == 0 || size % sizeof(struct sock_filter))
-		return nk_err_msg(c->err, EIO, "%s: libseccomp exported a filter of %zu bytes", c->origin, size);
-	if (count > BPF_MAXINSNS)
-		return nk_err_msg(c->err, E2BIG, "%s: the filter needs %zu instructions, the kernel takes at most %d",
-				  c->origin, count, BPF_MAXINSNS);
-	struct sock_filter *prog = malloc(size);
-	if (!prog)
-		return nk_err_set(c->err, ENOMEM, "%s: cannot export the seccomp filter", c->origin);
-	for (size_t done = 0; done < size;) {
-		ssize_t n = pread(fd, (char *)prog + done, size - done, (off_t)done);
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-			free(prog);
-			return nk_err_set(c->err, e, "%s: cannot read the exported filter back", c->origin);
-		}
-		done += (size_t)n;
-	}
-	c->out->filter = prog;
-	c->out->len = (unsigned short)count;
-	return 0;
-}
-
-static scmp_filter_ctx new_ctx(struct compile *c, bool sub)
-{
-	/* A foreign ABI is refused as a kernel without it would (ENOSYS), or killed when the profile
-	 * kills by default: its numbers mean other calls, so no rule of ours may apply to them. */
-	uint32_t badarch = c->profile_default == SCMP_ACT_KILL_PROCESS || c->profile_default == SCMP_ACT_KILL_THREAD ||
-				   c->profile_default == SCMP_ACT_TRAP
-			       ? SCMP_ACT_KILL_PROCESS
-			       : SCMP_ACT_ERRNO(ENOSYS);
-	scmp_filter_ctx ctx = seccomp_init(c->default_action);
-	if (!ctx)
-		return NULL;
-	bool ok = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, badarch) == 0 &&
-		  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) == 0;
-	/* A binary tree over syscall numbers: the long allowlists stay fast. */
-	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-	for (size_t i = 0; ok && sub && i < c->nsubs; i++)
-		ok = seccomp_arch_add(ctx, c->subs[i]) == 0;
-	if (ok && sub)
-		ok = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE) == 0;
-	if (!ok) {
-		seccomp_release(ctx);
-		return NULL;
-	}
-	return ctx;
 }
 
 static int compile_root(struct compile *c, json_object *root)
 {
 	static const char *const keys[] = {"defaultAction", "defaultErrnoRet", "architectures", "archMap", "syscalls",
 					   "flags", "listenerPath", "listenerMetadata", NULL};
-	if (check_keys(c, root, "", keys) < 0)
-		return -EINVAL;
-	if (parse_action(c, key(root, "defaultAction"), key(root, "defaultErrnoRet"), "defaultAction",
-			 "defaultErrnoRet", &c->profile_default) < 0)
-		return -EINVAL;
-	c->default_action = teach(c, c->profile_default, true);
-	if (c->default_action == SCMP_ACT_NOTIFY)
-		c->out->has_notify = 1;
 	const char *s;
-	if (key(root, "listenerPath") && get_string(c, key(root, "listenerPath"), "listenerPath", &s) < 0)
-		return -EINVAL;
-	if (key(root, "listenerMetadata") &&
-	    get_string(c, key(root, "listenerMetadata"), "listenerMetadata", &s) < 0)
-		return -EINVAL;
-	if (key(root, "listenerPath"))
-		warn(c, "listenerPath: ignored, nook's monitor answers the notifications itself");
-	if (parse_arches(c, root) < 0 || parse_flags(c, root) < 0)
-		return -EINVAL;
 	json_object *calls;
-	if (get_array(c, key(root, "syscalls"), "syscalls", &calls) < 0)
+	if (check_keys(c, root, keys) < 0 ||
+	    get_action(c, root, "defaultAction", "defaultErrnoRet", &c->b.profile_default) < 0 ||
+	    get_str(c, root, "listenerPath", false, &s) < 0 || get_str(c, root, "listenerMetadata", false, &s) < 0 ||
+	    parse_arches(c, root) < 0 || each_string(c, root, "flags", want_flag, NULL) < 0 ||
+	    get_array(c, root, "syscalls", &calls) < 0)
 		return -EINVAL;
-
-	c->ctx = new_ctx(c, false);
-	if (c->ctx && c->nsubs)
-		c->sub = new_ctx(c, true);
-	if (!c->ctx || (c->nsubs && !c->sub))
-		return nk_err_msg(c->err, ENOMEM, "%s: libseccomp cannot start a filter with this default action",
-				  c->origin);
-	for (size_t i = 0; calls && i < json_object_array_length(calls); i++)
-		if (parse_entry(c, json_object_array_get_idx(calls, i), i) < 0)
+	if (member(root, "listenerPath")) {
+		c->b.out->warning_count++;
+		snprintf(c->b.out->warnings, sizeof(c->b.out->warnings),
+			 "%s: listenerPath: ignored, nook's monitor answers the notifications itself", c->b.origin);
+	}
+	if (nk_seccomp_build_start(&c->b) < 0)
+		return -ENOMEM;
+	size_t mark = enter(c, "syscalls", 0);
+	for (size_t i = 0; i < count(calls); i++) {
+		size_t m = enter(c, NULL, i);
+		if (parse_entry(c, json_object_array_get_idx(calls, i)) < 0)
 			return -EINVAL;
-	if (add_handoff_rules(c) < 0)
-		return -EINVAL;
-	if (c->sub) {
-		int r = seccomp_merge(c->ctx, c->sub);
-		if (r < 0)
-			return nk_err_set(c->err, -r, "%s: cannot merge the sub-architecture filter", c->origin);
-		c->sub = NULL; /* the merge consumed it */
+		leave(c, m);
 	}
-	return export_bpf(c);
-}
-
-static void offset_to_line(const char *s, size_t off, unsigned *line, unsigned *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < off; i++) {
-		if (s[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
+	leave(c, mark);
+	return nk_seccomp_build_finish(&c->b);
 }
 
 static int parse_json(struct compile *c, const char *json, size_t len, json_object **root)
 {
 	*root = NULL;
 	if (len > MAX_INPUT)
-		return nk_err_msg(c->err, EFBIG, "%s: %zu bytes is too large for a seccomp profile", c->origin, len);
+		return nk_err_msg(c->b.err, EFBIG, "%s: %zu bytes is too large for a seccomp profile", c->b.origin, len);
 	if (memchr(json, '\0', len))
 		return bad(c, "not a JSON document (it contains a NUL byte)");
 	struct json_tokener *tok = json_tokener_new();
 	if (!tok)
-		return nk_err_set(c->err, ENOMEM, "%s: cannot parse", c->origin);
+		return nk_err_set(c->b.err, ENOMEM, "%s: cannot parse", c->b.origin);
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	json_object *obj = json_tokener_parse_ex(tok, json, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
-	unsigned line, col;
 	if (!obj || jerr != json_tokener_success) {
 		json_object_put(obj);
-		if (jerr == json_tokener_continue || (jerr == json_tokener_success && !obj)) {
-			offset_to_line(json, len, &line, &col);
-			return bad(c, "%u:%u: invalid JSON: unexpected end of file (truncated?)", line, col);
-		}
-		offset_to_line(json, end < len ? end : len, &line, &col);
-		return bad(c, "%u:%u: invalid JSON: %s", line, col, json_tokener_error_desc(jerr));
+		bool truncated = jerr == json_tokener_continue || jerr == json_tokener_success;
+		unsigned line = 1, col = 1;
+		for (size_t i = 0; i < (truncated || end > len ? len : end); i++, col++)
+			if (json[i] == '\n')
+				line++, col = 0;
+		return bad(c, "%u:%u: invalid JSON: %s", line, col,
+			   truncated ? "unexpected end of file (truncated?)" : json_tokener_error_desc(jerr));
 	}
-	for (size_t i = end; i < len; i++)
-		if (json[i] != ' ' && json[i] != '\t' && json[i] != '\n' && json[i] != '\r') {
-			json_object_put(obj);
-			offset_to_line(json, i, &line, &col);
-			return bad(c, "%u:%u: invalid JSON: data after the end of the document", line, col);
-		}
-	if (!json_object_is_type(obj, json_type_object)) {
-		int r = bad(c, "expected a JSON object ({\"defaultAction\": ...}), found %s", type_name(obj));
+	while (end < len && (json[end] == ' ' || json[end] == '\t' || json[end] == '\r' || json[end] == '\n'))
+		end++;
+	if (end < len) {
 		json_object_put(obj);
-		return r;
+		return bad(c, "invalid JSON: data after the end of the document");
 	}
 	*root = obj;
 	return 0;
@@ -799,39 +524,34 @@ static int parse_json(struct compile *c, const char *json, size_t len, json_obje
 int nk_seccomp_compile(const char *json, size_t len, const char *origin, uint64_t caps, unsigned flags,
 		       struct nk_seccomp_prog *out, struct nk_err *err)
 {
-	memset(out, 0, sizeof(*out));
-	struct compile c = {.origin = origin ? origin : "seccomp profile", .caps = caps, .flags = flags,
-			    .native = seccomp_arch_native(), .out = out, .err = err};
+	struct compile c = {.b = {.origin = origin ? origin : "seccomp profile", .flags = flags,
+				  .native = seccomp_arch_native(), .out = out, .err = err},
+			    .caps = caps};
 	struct utsname u;
+	json_object *root = NULL;
+	memset(out, 0, sizeof(*out));
 	if (uname(&u) == 0)
-		(void)parse_number_list(u.release, c.kernel, false);
-	json_object *root;
-	if (!json)
-		return bad(&c, "no data");
-	int r = parse_json(&c, json, len, &root);
+		(void)parse_version(u.release, c.kernel, false);
+	int r = json ? parse_json(&c, json, len, &root) : bad(&c, "no data");
+	if (r == 0)
+		r = expect(&c, root, json_type_object, "a JSON object ({\"defaultAction\": ...})");
 	if (r == 0)
 		r = compile_root(&c, root);
 	json_object_put(root);
-	if (c.sub)
-		seccomp_release(c.sub);
-	if (c.ctx)
-		seccomp_release(c.ctx);
-	if (r < 0) {
+	nk_seccomp_build_release(&c.b);
+	if (r < 0)
 		nk_seccomp_prog_free(out);
-		return r;
-	}
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 int nk_seccomp_compile_file(const char *path, uint64_t caps, unsigned flags, struct nk_seccomp_prog *out,
 			    struct nk_err *err)
 {
-	memset(out, 0, sizeof(*out));
 	nk_autofree char *data = NULL;
 	size_t len = 0;
-	int r = nk_read_file(path, &data, &len, err);
-	if (r < 0)
-		return r;
 	const char *base = strrchr(path, '/');
+	memset(out, 0, sizeof(*out));
+	if (nk_read_file(path, &data, &len, err) < 0)
+		return -err->code;
 	return nk_seccomp_compile(data, len, base ? base + 1 : path, caps, flags, out, err);
 }

@@ -1,7 +1,10 @@
-/* Seccomp at run time: install a compiled filter, answer notifications, name and evaluate calls. */
+/* Seccomp filters: build one from rules with libseccomp, install it, answer its notifications. */
+#define NK_SECCOMP_INTERNAL
 #include "seccomp.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -9,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -92,6 +97,214 @@ const char *nk_seccomp_syscall_name(uint32_t arch, int nr, char *buf, size_t siz
 		snprintf(buf, size, "syscall_%d", nr);
 	free(n);
 	return buf;
+}
+
+/* What the child needs between installing the filter and exec: these never notify, or handing
+ * the listener over would wait on itself. */
+static const char *const handoff_calls[] = {"read", "write", "close", "execve", "execveat", "exit", "exit_group"};
+
+NK_PRINTF(3, 4)
+static int bad(struct nk_seccomp_build *b, const char *where, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return nk_err_msg(b->err, EINVAL, "%s: %s: %s", b->origin, where, msg);
+}
+
+NK_PRINTF(3, 4)
+static void warn(struct nk_seccomp_build *b, const char *where, const char *fmt, ...)
+{
+	struct nk_seccomp_prog *p = b->out;
+	size_t used = strlen(p->warnings);
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->warning_count++;
+	snprintf(p->warnings + used, sizeof(p->warnings) - used, "%s%s: %s: %s", used ? "\n" : "", b->origin,
+		 where, msg);
+}
+
+static bool denies(uint32_t a)
+{
+	return (a & 0xffff0000u) == SCMP_ACT_ERRNO(0) || a == SCMP_ACT_KILL_THREAD || a == SCMP_ACT_KILL_PROCESS ||
+	       a == SCMP_ACT_TRAP;
+}
+
+static bool permits(uint32_t a)
+{
+	return a == SCMP_ACT_ALLOW || a == SCMP_ACT_LOG;
+}
+
+/* Teach mode: denials become notifications, except ENOSYS rules (libc falls back on them). */
+static uint32_t teach(const struct nk_seccomp_build *b, uint32_t a, bool is_default)
+{
+	if (!(b->flags & NK_SECCOMP_TEACH) || !denies(a) || (!is_default && a == SCMP_ACT_ERRNO(ENOSYS)))
+		return a;
+	return SCMP_ACT_NOTIFY;
+}
+
+static scmp_filter_ctx new_ctx(struct nk_seccomp_build *b, bool sub)
+{
+	/* A foreign ABI is refused as by a kernel without it (ENOSYS), or killed when the profile
+	 * kills by default: its numbers mean other calls, so no rule of ours may apply to them. */
+	uint32_t d = b->profile_default;
+	uint32_t badarch = d == SCMP_ACT_KILL_PROCESS || d == SCMP_ACT_KILL_THREAD || d == SCMP_ACT_TRAP
+			       ? SCMP_ACT_KILL_PROCESS
+			       : SCMP_ACT_ERRNO(ENOSYS);
+	scmp_filter_ctx ctx = seccomp_init(b->default_action);
+	bool ok = ctx && seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, badarch) == 0;
+	/* A binary tree over syscall numbers keeps the long allowlists fast. */
+	if (ok)
+		(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	for (size_t i = 0; ok && sub && i < b->nsubs; i++)
+		ok = seccomp_arch_add(ctx, b->subs[i]) == 0;
+	if (ok && sub)
+		ok = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE) == 0;
+	if (!ok && ctx)
+		seccomp_release(ctx);
+	return ok ? ctx : NULL;
+}
+
+int nk_seccomp_build_start(struct nk_seccomp_build *b)
+{
+	b->default_action = teach(b, b->profile_default, true);
+	b->out->has_notify = b->default_action == SCMP_ACT_NOTIFY;
+	b->ctx = new_ctx(b, false);
+	b->sub = b->nsubs && b->ctx ? new_ctx(b, true) : NULL;
+	if (!b->ctx || (b->nsubs && !b->sub))
+		return nk_err_msg(b->err, ENOMEM, "%s: libseccomp cannot start a filter", b->origin);
+	return 0;
+}
+
+static int add_to(struct nk_seccomp_build *b, scmp_filter_ctx ctx, const char *where, const char *name,
+		  uint32_t action, int nr, const struct scmp_arg_cmp *cmps, size_t n, int split)
+{
+	int r = 0;
+	for (size_t i = 0; split && i < n && r == 0; i++)
+		r = seccomp_rule_add_array(ctx, action, nr, 1, &cmps[i]);
+	if (!split)
+		r = seccomp_rule_add_array(ctx, action, nr, (unsigned)n, cmps);
+	if (r < 0)
+		return bad(b, where, "libseccomp refused the rule for %s: %s", name, strerror(-r));
+	b->out->rules++;
+	return 0;
+}
+
+int nk_seccomp_build_rule(struct nk_seccomp_build *b, const char *where, const char *name, uint32_t action,
+			  const struct scmp_arg_cmp *cmps, size_t n, int split)
+{
+	int nr = nk_seccomp_syscall_nr(b->native, name);
+	bool libseccomp_knows = seccomp_syscall_resolve_name(name) != __NR_SCMP_ERROR;
+	/* Leaving a rule out is safe when its absence can only refuse more. */
+	bool safe_to_skip = permits(action) || !permits(b->profile_default);
+	if (nr == __NR_SCMP_ERROR) {
+		if (!(b->flags & NK_SECCOMP_LENIENT_NAMES) || !safe_to_skip)
+			return bad(b, where, "unknown syscall \"%s\"", name);
+		warn(b, where, "unknown syscall \"%s\" left out (it stays refused)", name);
+		return 0;
+	}
+	bool handoff = false;
+	for (size_t i = 0; i < NK_ARRAY_SIZE(handoff_calls); i++)
+		if (!strcmp(name, handoff_calls[i])) {
+			*(n ? &b->handoff_cond : &b->handoff_ruled) |= 1u << i;
+			handoff = true;
+		}
+	if (handoff && action == SCMP_ACT_NOTIFY)
+		return bad(b, where, "%s cannot be SCMP_ACT_NOTIFY: handing the listener over to the monitor needs it",
+			   name);
+	action = handoff ? action : teach(b, action, false);
+	if (action == b->default_action)
+		return 0; /* what happens anyway; libseccomp refuses such rules */
+	if (action == SCMP_ACT_NOTIFY)
+		b->out->has_notify = 1;
+	if (nr >= 0 && add_to(b, b->ctx, where, name, action, nr, cmps, n, split) < 0)
+		return -EINVAL;
+	bool on_sub = false;
+	for (size_t i = 0; i < b->nsubs; i++)
+		on_sub |= nk_seccomp_syscall_nr(b->subs[i], name) >= 0;
+	if (!on_sub)
+		return 0; /* a known call of another ABI (chown32 on x86_64): nothing to filter */
+	if (libseccomp_knows)
+		return add_to(b, b->sub, where, name, action, nr, cmps, n, split);
+	/* libseccomp cannot translate a number it does not know to another ABI. */
+	if (!safe_to_skip)
+		return bad(b, where, "\"%s\" is newer than libseccomp and cannot be filtered for the "
+				     "sub-architectures this profile allows",
+			   name);
+	warn(b, where, "\"%s\" left out of the filter of the sub-architectures (it stays refused there)", name);
+	return 0;
+}
+
+/* libseccomp 2.5 has no seccomp_export_bpf_mem (2.6 has): export to a memfd and read it back. */
+static int export_bpf(struct nk_seccomp_build *b)
+{
+	struct stat st;
+	nk_autoclose int fd = memfd_create("nook-seccomp", MFD_CLOEXEC);
+	if (fd < 0)
+		return nk_err_set(b->err, errno, "%s: cannot create a memfd for the filter", b->origin);
+	int r = seccomp_export_bpf(b->ctx, fd);
+	if (r < 0 || fstat(fd, &st) < 0)
+		return nk_err_set(b->err, r < 0 ? -r : errno, "%s: cannot export the seccomp filter", b->origin);
+	size_t size = (size_t)st.st_size, insns = size / sizeof(struct sock_filter);
+	if (size == 0 || size % sizeof(struct sock_filter))
+		return nk_err_msg(b->err, EIO, "%s: libseccomp exported a filter of %zu bytes", b->origin, size);
+	if (insns > BPF_MAXINSNS)
+		return nk_err_msg(b->err, E2BIG, "%s: the filter needs %zu instructions, the kernel takes at most %d",
+				  b->origin, insns, BPF_MAXINSNS);
+	nk_autofree struct sock_filter *prog = malloc(size);
+	if (!prog)
+		return nk_err_set(b->err, ENOMEM, "%s: cannot export the seccomp filter", b->origin);
+	for (size_t done = 0; done < size;) {
+		ssize_t got = pread(fd, (char *)prog + done, size - done, (off_t)done);
+		if (got <= 0)
+			return nk_err_set(b->err, got < 0 ? errno : EIO, "%s: cannot read the filter back", b->origin);
+		done += (size_t)got;
+	}
+	b->out->filter = nk_steal_ptr(&prog);
+	b->out->len = (unsigned short)insns;
+	return 0;
+}
+
+int nk_seccomp_build_finish(struct nk_seccomp_build *b)
+{
+	/* When the default notifies, the hand-over calls the profile says nothing about keep the
+	 * profile's own answer (EPERM if that was a notification too). */
+	uint32_t answer = b->profile_default == SCMP_ACT_NOTIFY ? SCMP_ACT_ERRNO(EPERM) : b->profile_default;
+	for (size_t i = 0; b->default_action == SCMP_ACT_NOTIFY && i < NK_ARRAY_SIZE(handoff_calls); i++) {
+		int nr = seccomp_syscall_resolve_name(handoff_calls[i]);
+		if (b->handoff_ruled & (1u << i))
+			continue;
+		/* libseccomp lets a rule for any arguments override conditional ones, so the
+		 * calls those do not match would notify, with no one yet listening. */
+		if (b->handoff_cond & (1u << i))
+			return bad(b, "teach mode", "%s has only argument-conditional rules, but handing the listener "
+				   "over needs it for any arguments: add a rule for it without args",
+				   handoff_calls[i]);
+		if ((nr >= 0 && add_to(b, b->ctx, "teach mode", handoff_calls[i], answer, nr, NULL, 0, 0) < 0) ||
+		    (b->sub && add_to(b, b->sub, "teach mode", handoff_calls[i], answer, nr, NULL, 0, 0) < 0))
+			return -EINVAL;
+	}
+	if (b->sub) {
+		int r = seccomp_merge(b->ctx, b->sub);
+		if (r < 0)
+			return nk_err_set(b->err, -r, "%s: cannot merge the sub-architectures' filter", b->origin);
+		b->sub = NULL; /* the merge consumed it */
+	}
+	return export_bpf(b);
+}
+
+void nk_seccomp_build_release(struct nk_seccomp_build *b)
+{
+	if (b->sub)
+		seccomp_release(b->sub);
+	if (b->ctx)
+		seccomp_release(b->ctx);
+	b->sub = b->ctx = NULL;
 }
 
 void nk_seccomp_prog_free(struct nk_seccomp_prog *prog)

@@ -77,6 +77,17 @@ static json_object *build_mounts(const struct nk_run_opts *opts, const char *ins
 	json_object_array_add(a, mount_obj("/sys", "sysfs", "sysfs", sys_opts, NK_ARRAY_SIZE(sys_opts)));
 	if (!host_net)
 		add_etc_binds(a, instance_dir);
+	const struct nk_plan *plan = opts->plan;
+	for (size_t i = 0; plan && i < plan->mount_count; i++) {
+		const struct nk_plan_mount *m = &plan->mounts[i];
+		if (m->tmpfs) {
+			const char *o[] = {"nosuid", "nodev", m->readonly ? "ro" : "rw", m->options[0] ? m->options : "mode=755"};
+			json_object_array_add(a, mount_obj(m->dest, "tmpfs", "tmpfs", o, 4));
+		} else {
+			const char *o[] = {"rbind", "rprivate", m->readonly ? "ro" : "rw"};
+			json_object_array_add(a, mount_obj(m->dest, "bind", m->source, o, 3));
+		}
+	}
 	for (size_t i = 0; i < opts->volume_count; i++) {
 		const struct nk_volume *v = &opts->volumes[i];
 		const char *vol_opts[] = {"rbind", "rprivate", v->readonly ? "ro" : "rw"};
@@ -125,6 +136,8 @@ static json_object *build_process(const struct nk_run_opts *opts, const struct n
 	size_t cap = 4 + opts->env_count;
 	for (size_t i = 0; img->defaults.env && img->defaults.env[i]; i++)
 		cap++;
+	for (size_t i = 0; opts->plan && opts->plan->env[i]; i++)
+		cap++;
 	const char **env = calloc(cap, sizeof(*env));
 	size_t n = 0;
 	if (env) {
@@ -133,19 +146,28 @@ static json_object *build_process(const struct nk_run_opts *opts, const struct n
 			env_set(env, &n, "TERM=xterm");
 		for (size_t i = 0; img->defaults.env && img->defaults.env[i]; i++)
 			env_set(env, &n, img->defaults.env[i]);
+		for (size_t i = 0; opts->plan && opts->plan->env[i]; i++)
+			env_set(env, &n, opts->plan->env[i]);
 		for (size_t i = 0; i < opts->env_count; i++)
 			env_set(env, &n, opts->env[i]);
 		json_object_object_add(p, "env", str_array(env, n));
 		free(env);
 	}
 	const char *cwd = opts->workdir ? opts->workdir
+			  : opts->plan && opts->plan->workdir[0] ? opts->plan->workdir
 			  : img->defaults.workdir && *img->defaults.workdir ? img->defaults.workdir : "/";
 	add_str(p, "cwd", cwd);
 
 	const char *caps[64];
 	size_t ncaps = 0;
-	while (nk_caps_default[ncaps])
-		caps[ncaps] = nk_caps_default[ncaps], ncaps++;
+	if (opts->plan) {
+		for (int c = 0; c < 64; c++)
+			if ((opts->plan->caps & (1ull << c)) && nk_cap_name(c))
+				caps[ncaps++] = nk_cap_name(c);
+	} else {
+		while (nk_caps_default[ncaps])
+			caps[ncaps] = nk_caps_default[ncaps], ncaps++;
+	}
 	json_object *c = json_object_new_object();
 	json_object_object_add(c, "bounding", str_array(caps, ncaps));
 	json_object_object_add(c, "effective", str_array(caps, ncaps));
@@ -191,7 +213,15 @@ static json_object *build_resources(const struct nk_limits *l)
 	return res;
 }
 
-static json_object *build_linux(const struct nk_limits *limits, int host_net)
+static json_object *path_list(const char *const *defaults, size_t n, char **extra)
+{
+	json_object *a = str_array(defaults, n);
+	for (size_t i = 0; extra && extra[i]; i++)
+		json_object_array_add(a, json_object_new_string(extra[i]));
+	return a;
+}
+
+static json_object *build_linux(const struct nk_limits *limits, int host_net, const struct nk_plan *plan)
 {
 	static const char *const ns[] = {"pid", "ipc", "uts", "mount", "cgroup", "network"};
 	json_object *l = json_object_new_object();
@@ -203,8 +233,10 @@ static json_object *build_linux(const struct nk_limits *limits, int host_net)
 		json_object_array_add(a, o);
 	}
 	json_object_object_add(l, "namespaces", a);
-	json_object_object_add(l, "maskedPaths", str_array(masked_paths, NK_ARRAY_SIZE(masked_paths)));
-	json_object_object_add(l, "readonlyPaths", str_array(readonly_paths, NK_ARRAY_SIZE(readonly_paths)));
+	json_object_object_add(l, "maskedPaths", path_list(masked_paths, NK_ARRAY_SIZE(masked_paths),
+							      plan ? plan->masked : NULL));
+	json_object_object_add(l, "readonlyPaths", path_list(readonly_paths, NK_ARRAY_SIZE(readonly_paths),
+								plan ? plan->readonly : NULL));
 	json_object_object_add(l, "resources", build_resources(limits));
 	return l;
 }
@@ -223,13 +255,13 @@ int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct
 	if (nk_fmt(path, sizeof(path), "%s/rootfs", instance_dir) < 0)
 		goto too_long;
 	add_str(r, "path", path);
-	json_object_object_add(r, "readonly", json_object_new_boolean(0));
+	json_object_object_add(r, "readonly", json_object_new_boolean(opts->plan && opts->plan->readonly_root));
 	json_object_object_add(root, "root", r);
 	add_str(root, "hostname", opts->hostname ? opts->hostname : name);
 	const char *network = !opts->network || !strcmp(opts->network, "bridge") ? "nook" : opts->network;
 	int host_net = !strcmp(network, "host");
 	json_object_object_add(root, "mounts", build_mounts(opts, instance_dir, host_net));
-	json_object_object_add(root, "linux", build_linux(&opts->limits, host_net));
+	json_object_object_add(root, "linux", build_linux(&opts->limits, host_net, opts->plan));
 
 	json_object *ann = json_object_new_object();
 	add_str(ann, "org.nook.name", name);
@@ -238,6 +270,15 @@ int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct
 	add_str(ann, "org.nook.rm", opts->remove ? "true" : "false");
 	add_str(ann, "org.nook.stdin", opts->interactive ? "true" : "false");
 	add_str(ann, "org.nook.network", network);
+	if (opts->plan) {
+		add_str(ann, "org.nook.profile", opts->plan->profile);
+		if (opts->plan->seccomp_path[0]) {
+			if (nk_fmt(path, sizeof(path), "%s/seccomp.json", instance_dir) < 0)
+				goto too_long;
+			add_str(ann, "org.nook.seccomp", path);
+			add_str(ann, "org.nook.seccomp.notify", opts->plan->seccomp_notify ? "true" : "false");
+		}
+	}
 	if (opts->port_count) {
 		char ports[NK_PORTS_MAX * 40] = "", one[40];
 		for (size_t i = 0; i < opts->port_count; i++) {

@@ -314,6 +314,11 @@ int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
 	s->open_stdin = flag && !strcmp(flag, "true");
 	free(flag);
 	s->network = annotation(root, "org.nook.network");
+	s->profile = annotation(root, "org.nook.profile");
+	s->seccomp_path = annotation(root, "org.nook.seccomp");
+	flag = annotation(root, "org.nook.seccomp.notify");
+	s->seccomp_notify = flag && !strcmp(flag, "true");
+	free(flag);
 	char *ports = annotation(root, "org.nook.ports");
 	for (char *port = ports ? strtok(ports, ",") : NULL; port; port = strtok(NULL, ",")) {
 		if (s->port_count >= NK_PORTS_MAX || nk_port_parse(port, &s->ports[s->port_count], err) < 0) {
@@ -355,6 +360,8 @@ void nk_spec_free(struct nk_spec *s)
 	free(s->hostname);
 	free(s->root_path);
 	free(s->network);
+	free(s->profile);
+	free(s->seccomp_path);
 	free(s->rootfs_lower);
 	free(s->rootfs_upper);
 	free(s->rootfs_work);

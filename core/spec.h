@@ -2,6 +2,7 @@
 #ifndef NOOK_SPEC_H
 #define NOOK_SPEC_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,6 +11,8 @@
 #include "parse.h"
 #include "portfwd.h"
 #include "resources.h"
+
+struct nk_paths;
 
 /* What `run`/`create` were asked for, before any image default is applied. */
 struct nk_run_opts {
@@ -28,7 +31,44 @@ struct nk_run_opts {
 	const char *network;    /* NULL or "bridge": the default network; "none", "host", or a name */
 	struct nk_port ports[NK_PORTS_MAX]; /* -p */
 	size_t port_count;
+	const char *profile;    /* --profile; NULL: "default" */
+	const char *seccomp;    /* --seccomp FILE.json, overriding the profile's; "unconfined": none */
+	uint64_t cap_add, cap_drop; /* --cap-add / --cap-drop, bit n = capability n */
+	int read_only;          /* --read-only */
+	const char *pwd, *home; /* for $PWD / $HOME in a profile's mounts */
+	/* Filled by the plan (plan.c) from the profile; spec-build reads them. */
+	struct nk_plan *plan;
 };
+
+/* An extra mount a profile asks for (tmpfs, or a bind with $PWD/$HOME expanded). */
+struct nk_plan_mount {
+	int tmpfs;
+	char source[PATH_MAX], dest[PATH_MAX];
+	int readonly;
+	char options[128];
+};
+
+/* What a profile turns into, once merged with the flags (flags win). */
+struct nk_plan {
+	char profile[64];
+	uint64_t caps;              /* bounding = effective = permitted */
+	int readonly_root;
+	char **masked, **readonly;  /* added to the defaults; NULL-terminated, malloc'd */
+	struct nk_plan_mount *mounts;
+	size_t mount_count;
+	char **env;                 /* the profile's K=V, before -e; NULL-terminated */
+	char seccomp_path[PATH_MAX]; /* the JSON to load; "" for none */
+	char network[64];           /* the profile's network, when no --net was given */
+	char workdir[PATH_MAX];     /* the caller's directory, when the profile binds it there */
+	int home_mounted;           /* the profile mounts something on the caller's $HOME */
+	int seccomp_notify;         /* teach: denials reported to the monitor */
+};
+
+/* Load the profile named in opts (or "default"), merge it with the flags into plan, check
+ * everything it implies (seccomp compiles, limits parse). opts->plan points at plan after. */
+int nk_plan_build(const struct nk_paths *paths, struct nk_run_opts *opts, struct nk_plan *plan,
+		  struct nk_err *err) NK_MUST_CHECK;
+void nk_plan_free(struct nk_plan *plan);
 
 /* One entry of spec.mounts, in order. */
 struct nk_mount {
@@ -47,6 +87,9 @@ struct nk_spec {
 	int remove;               /* annotation org.nook.rm: delete the instance when it ends */
 	int open_stdin;           /* annotation org.nook.stdin */
 	char *network;            /* org.nook.network: a network's name, "none" or "host" */
+	char *profile;            /* org.nook.profile */
+	char *seccomp_path;       /* org.nook.seccomp: the instance's copy of the filter's JSON */
+	int seccomp_notify;       /* org.nook.seccomp.notify: teach mode */
 	struct nk_port ports[NK_PORTS_MAX]; /* org.nook.ports */
 	size_t port_count;
 	char **args, **env;

@@ -1,10 +1,13 @@
 /* `nook run` and `nook create`: flags into run options, then create (and start, attach). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "core/caps.h"
 #include "core/ctl.h"
 #include "core/instance.h"
 #include "core/parse.h"
@@ -15,10 +18,31 @@
 struct run_args {
 	struct nk_run_opts opts;
 	int timings; /* print the start-up phases */
+	char pwd[4096];
 	const char *env[256];
 	struct nk_volume volumes[64];
 	char *env_owned[256];
 };
+
+/* "NET_ADMIN", "CAP_SYS_TIME,CHOWN" or "ALL" into a capability mask. */
+static int parse_caps(const char *list, uint64_t *mask, struct nk_err *err)
+{
+	char buf[512];
+	*mask = 0;
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
+		return nk_err_msg(err, EINVAL, "capability list too long");
+	for (char *save = NULL, *c = strtok_r(buf, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+		if (!strcasecmp(c, "ALL")) {
+			*mask = ~0ull >> (63 - nk_cap_last());
+			continue;
+		}
+		int n = nk_cap_from_name(c);
+		if (n < 0)
+			return nk_err_msg(err, EINVAL, "unknown capability '%s' (names like NET_ADMIN or CAP_SYS_TIME, or ALL)", c);
+		*mask |= 1ull << n;
+	}
+	return 0;
+}
 
 /* --memory and friends, in the order of the option enum. */
 static int parse_limit(int which, const char *value, struct nk_limits *l, struct nk_err *err)
@@ -35,7 +59,8 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 			  struct run_args *a)
 {
 	enum { OPT_NAME = 256, OPT_RM, OPT_HOSTNAME, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPUSET, OPT_PIDS,
-	       OPT_CPU_WEIGHT, OPT_IO_WEIGHT, OPT_NET, OPT_TIMINGS };
+	       OPT_CPU_WEIGHT, OPT_IO_WEIGHT, OPT_NET, OPT_TIMINGS, OPT_PROFILE, OPT_SECCOMP, OPT_CAP_ADD,
+	       OPT_CAP_DROP, OPT_READ_ONLY };
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, OPT_NAME}, {"detach", no_argument, NULL, 'd'},
 	    {"interactive", no_argument, NULL, 'i'},     {"tty", no_argument, NULL, 't'},
@@ -47,7 +72,9 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	    {"cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT},
 	    {"io-weight", required_argument, NULL, OPT_IO_WEIGHT}, {"net", required_argument, NULL, OPT_NET},
 	    {"network", required_argument, NULL, OPT_NET},     {"publish", required_argument, NULL, 'p'},
-	    {"timings", no_argument, NULL, OPT_TIMINGS},
+	    {"timings", no_argument, NULL, OPT_TIMINGS},     {"profile", required_argument, NULL, OPT_PROFILE},
+	    {"seccomp", required_argument, NULL, OPT_SECCOMP}, {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+	    {"cap-drop", required_argument, NULL, OPT_CAP_DROP}, {"read-only", no_argument, NULL, OPT_READ_ONLY},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof(*a));
@@ -112,6 +139,26 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 		case OPT_TIMINGS:
 			a->timings = 1;
 			break;
+		case OPT_PROFILE:
+			a->opts.profile = optarg;
+			break;
+		case OPT_SECCOMP:
+			a->opts.seccomp = optarg;
+			break;
+		case OPT_READ_ONLY:
+			a->opts.read_only = 1;
+			break;
+		case OPT_CAP_ADD:
+		case OPT_CAP_DROP: {
+			uint64_t mask;
+			if (parse_caps(optarg, &mask, &cli->err) < 0)
+				return nk_cli_fail(cli);
+			if (c == OPT_CAP_ADD)
+				a->opts.cap_add |= mask;
+			else
+				a->opts.cap_drop |= mask;
+			break;
+		}
 		case 'p':
 			if (a->opts.port_count >= NK_PORTS_MAX)
 				return nk_cli_usage_error(cmd, "at most %d -p options", NK_PORTS_MAX);
@@ -142,6 +189,9 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	a->opts.cmd_count = argc - optind;
 	a->opts.env = a->env;
 	a->opts.volumes = a->volumes;
+	/* A profile's $PWD and $HOME are the caller's. */
+	a->opts.pwd = getcwd(a->pwd, sizeof(a->pwd)) ? a->pwd : NULL;
+	a->opts.home = getenv("HOME");
 	if (a->opts.remove && a->opts.detach && a->opts.tty && !a->opts.interactive) {
 		/* -dt --rm is allowed; nothing to check. */
 	}

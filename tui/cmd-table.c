@@ -25,7 +25,13 @@
 	"  --net NET            bridge (the default network `nook`), none (loopback only),\n" \
 	"                       host (the host's network: not isolated) or a network's name\n" \
 	"  -p, --publish [127.0.0.1:]HOST:CTR[/tcp]  forward a port of the host's loopback\n" \
-	"                       to the container (repeatable; a forwarder in the monitor)\n"
+	"                       to the container (repeatable; a forwarder in the monitor)\n" \
+	"  --profile NAME       sandbox profile: default, strict, devbox, teach, unconfined, or yours\n" \
+	"                       (see `nook profile ls`); the flags here override it\n" \
+	"  --seccomp FILE.json  a seccomp profile in Docker's format (or `unconfined`)\n" \
+	"  --cap-add CAP        add a capability (NET_ADMIN, SYS_TIME..., or ALL; repeatable)\n" \
+	"  --cap-drop CAP       drop a capability (repeatable)\n" \
+	"  --read-only          mount the root file system read-only\n"
 
 const struct nk_cmd nk_cmds[] = {
     {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",
@@ -92,6 +98,16 @@ const struct nk_cmd nk_cmds[] = {
      "  rm NAME...           remove networks no instance uses\n"
      "The default network `nook` (bridge nook0, NOOK_DEFAULT_SUBNET or 10.88.0.0/16) is made on first use.\n",
      nk_cmd_net, 0},
+    {"profile", NULL, "ls | show NAME", "sandbox profiles: seccomp, capabilities, mounts, defaults",
+     "  ls                   list profiles (yours in NOOK_ROOT/profiles first, then nook's)\n"
+     "  show NAME            what a profile sets up\n"
+     "Use one with `nook run --profile NAME`; the format is in docs/profiles.md.\n",
+     nk_cmd_profile, 0},
+    {"events", NULL, "[-f] [-n N] NAME", "an instance's events: denied system calls, OOM kills, exits",
+     "  -f, --follow         keep printing new events until the instance stops\n"
+     "  -n, --tail N         only the last N events\n"
+     "Denied system calls are reported live under a profile with seccomp-notify (teach).\n",
+     nk_cmd_events, 0},
     {"version", NULL, "", "print nook's version", "", nk_cmd_version, 0},
     {"help", NULL, "[COMMAND]", "show help for nook or one command", "", nk_cmd_help, 0},
     {"monitor", NULL, "NAME FLAGS", "an instance's monitor (started by nook itself)", "", nk_cmd_monitor, 1},

@@ -64,6 +64,8 @@ int nk_cmd_info(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_shell(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_tui(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_net(struct nk_cli *cli, int argc, char **argv);
+int nk_cmd_profile(struct nk_cli *cli, int argc, char **argv);
+int nk_cmd_events(struct nk_cli *cli, int argc, char **argv);
 
 /* Run one command line's words through the table (the shell and the dashboard's ':'
  * prompt use this). Returns the command's exit code. */
