@@ -8,16 +8,19 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "paths.h"
 #include "util.h"
 
-int nk_cgroup_init(struct nk_cgroup *cg, const char *instance, struct nk_err *err)
+int nk_cgroup_init(struct nk_cgroup *cg, const struct nk_paths *paths, const char *instance, struct nk_err *err)
 {
 	memset(cg, 0, sizeof(*cg));
 	const char *mnt = getenv("NOOK_CGROUP_ROOT");
 	if (!mnt || !*mnt)
 		mnt = "/sys/fs/cgroup";
+	char scope[24];
+	nk_paths_scope(paths, scope, sizeof(scope));
 	if (nk_fmt(cg->mount, sizeof(cg->mount), "%s", mnt) < 0 ||
-	    nk_fmt(cg->relpath, sizeof(cg->relpath), "nook/%s", instance) < 0)
+	    nk_fmt(cg->relpath, sizeof(cg->relpath), "nook/%s%s", instance, scope) < 0)
 		return nk_err_msg(err, ENAMETOOLONG, "cgroup path too long for %s", instance);
 	struct statfs fs;
 	if (statfs(cg->mount, &fs) < 0)

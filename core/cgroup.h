@@ -11,6 +11,8 @@
 #include "err.h"
 #include "resources.h"
 
+struct nk_paths;
+
 struct nk_cgroup;
 
 /* Live usage; a field is valid when its NK_STAT_* bit is in `have`. */
@@ -71,8 +73,11 @@ struct nk_cgroup {
 	char relpath[256];      /* "nook/NAME" below each hierarchy */
 };
 
-/* Detect the layout and name the instance's group; creates nothing. */
-int nk_cgroup_init(struct nk_cgroup *cg, const char *instance, struct nk_err *err) NK_MUST_CHECK;
+/* Detect the layout and name the instance's group ("nook/NAME"; with another NOOK_ROOT than
+ * the default, "nook/NAME@<hash of the root>", so two roots on one host never share a
+ * group); creates nothing. */
+int nk_cgroup_init(struct nk_cgroup *cg, const struct nk_paths *paths, const char *instance,
+		   struct nk_err *err) NK_MUST_CHECK;
 
 /* Kill what is left in the group and remove it; tolerant of a missing group. */
 int nk_cgroup_cleanup(struct nk_cgroup *cg, struct nk_err *err) NK_MUST_CHECK;

@@ -137,7 +137,7 @@ int nk_exec_start(const struct nk_paths *paths, const char *name, const struct n
 	    (r = nk_spec_load_file(p, &spec, err)) < 0)
 		return r;
 	struct nk_cgroup cg;
-	if ((r = nk_cgroup_init(&cg, name, err)) < 0)
+	if ((r = nk_cgroup_init(&cg, paths, name, err)) < 0)
 		goto out;
 	pid_t init = info.state.init_pid;
 	int ns_fds[NK_ARRAY_SIZE(namespaces)];

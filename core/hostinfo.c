@@ -33,7 +33,7 @@ int nk_host_info(const struct nk_paths *paths, struct nk_host_info *h, struct nk
 	if (sysinfo(&si) == 0)
 		h->memory_bytes = (unsigned long long)si.totalram * si.mem_unit;
 	struct nk_cgroup cg;
-	int r = nk_cgroup_init(&cg, "info", err);
+	int r = nk_cgroup_init(&cg, paths, "info", err);
 	if (r < 0)
 		return r;
 	snprintf(h->cgroup_layout, sizeof(h->cgroup_layout), "%s", cg.ops->layout);

@@ -49,7 +49,7 @@ int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json,
 		json_object_object_add(pa, "socket", json_object_new_string(p));
 	struct nk_cgroup cg;
 	struct nk_err ignored;
-	if (nk_cgroup_init(&cg, name, &ignored) == 0) {
+	if (nk_cgroup_init(&cg, paths, name, &ignored) == 0) {
 		json_object_object_add(pa, "cgroup", json_object_new_string(cg.relpath));
 		json_object_object_add(pa, "cgroup_layout", json_object_new_string(cg.ops->layout));
 	}

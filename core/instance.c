@@ -38,7 +38,7 @@ static int check_opts(const struct nk_paths *paths, const struct nk_run_opts *op
 		if ((r = nk_port_check_free(&opts->ports[i], err)) < 0)
 			return r;
 	struct nk_cgroup cg;
-	if ((r = nk_cgroup_init(&cg, "probe", err)) < 0 || (r = cg.ops->supports(&cg, &opts->limits, err)) < 0)
+	if ((r = nk_cgroup_init(&cg, paths, "probe", err)) < 0 || (r = cg.ops->supports(&cg, &opts->limits, err)) < 0)
 		return r;
 	for (size_t i = 0; i < opts->volume_count; i++) {
 		struct stat st;
@@ -294,7 +294,7 @@ int nk_inst_remove(const struct nk_paths *paths, const char *name, int force, st
 		return lock == -ENOENT ? 0 : lock; /* an --rm instance removed itself meanwhile */
 	struct nk_cgroup cg;
 	struct nk_err ignored;
-	if (nk_cgroup_init(&cg, name, &ignored) == 0)
+	if (nk_cgroup_init(&cg, paths, name, &ignored) == 0)
 		(void)!nk_cgroup_cleanup(&cg, &ignored);
 	unlink(sock);
 	r = nk_rm_rf(dir, err);
@@ -346,7 +346,7 @@ int nk_inst_reconcile(const struct nk_paths *paths, const char *name, struct nk_
 	}
 	struct nk_cgroup cg;
 	struct nk_err ignored;
-	if (nk_cgroup_init(&cg, name, &ignored) == 0)
+	if (nk_cgroup_init(&cg, paths, name, &ignored) == 0)
 		(void)!nk_cgroup_cleanup(&cg, &ignored);
 	char p[PATH_MAX];
 	if (nk_path_socket(paths, name, p, sizeof(p)) == 0)
@@ -354,6 +354,7 @@ int nk_inst_reconcile(const struct nk_paths *paths, const char *name, struct nk_
 	st.status = NK_STOPPED;
 	st.exit_code = 137;
 	snprintf(st.exit_reason, sizeof(st.exit_reason), "monitor-lost");
+	st.ip[0] = st.host_if[0] = '\0'; /* the lease is gone and may be someone else's now */
 	st.finished_at = nk_wall_time_s();
 	st.monitor_pid = st.init_pid = 0;
 	struct nk_spec spec;

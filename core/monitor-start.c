@@ -184,7 +184,7 @@ int nk_monitor_start(struct monitor *m, struct nk_err *err)
 		goto out;
 	}
 	struct nk_container_io io;
-	if ((r = open_io(m, &io, err)) < 0 || (r = nk_cgroup_init(&m->cg, m->name, err)) < 0) {
+	if ((r = open_io(m, &io, err)) < 0 || (r = nk_cgroup_init(&m->cg, m->paths, m->name, err)) < 0) {
 		close_child_io(&io);
 		goto out;
 	}

@@ -61,6 +61,18 @@ static void find_installed_profiles(char *out, size_t size)
 	snprintf(out, size, "/usr/local/share/nook/profiles");
 }
 
+void nk_paths_scope(const struct nk_paths *paths, char *out, size_t size)
+{
+	if (!strcmp(paths->root, "/var/lib/nook")) {
+		snprintf(out, size, "%s", "");
+		return;
+	}
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const unsigned char *p = (const unsigned char *)paths->root; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	snprintf(out, size, "@%08llx", (unsigned long long)(h >> 32));
+}
+
 void nk_paths_profile_dirs(const struct nk_paths *paths, const char *dirs[3])
 {
 	dirs[0] = paths->user_profiles;

@@ -14,6 +14,10 @@ struct nk_paths {
 	char installed_profiles[PATH_MAX]; /* NOOK_PROFILES, else found next to the binary */
 };
 
+/* "" for the default NOOK_ROOT, else "@" and 8 hex digits of a hash of the root: what keeps
+ * host-wide names (cgroups, veths) of different roots apart. */
+void nk_paths_scope(const struct nk_paths *paths, char *out, size_t size);
+
 /* The profile search path, NULL-terminated, for nk_profile_load. */
 void nk_paths_profile_dirs(const struct nk_paths *paths, const char *dirs[3]);
 

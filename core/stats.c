@@ -23,7 +23,7 @@ int nk_stats_open(const struct nk_paths *paths, const char *name, struct nk_stat
 		return r;
 	if (info.state.status != NK_RUNNING && info.state.status != NK_PAUSED)
 		return nk_err_msg(err, EINVAL, "%s is not running (it is %s)", name, nk_status_name(info.state.status));
-	if ((r = nk_cgroup_init(&s->cg, name, err)) < 0)
+	if ((r = nk_cgroup_init(&s->cg, paths, name, err)) < 0)
 		return r;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->started_at = info.state.started_at;

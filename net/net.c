@@ -4,12 +4,30 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/util.h"
+
+/* The key a veth is named and labelled by: the instance name, plus a hash of the root when
+ * it is not the default one, so two NOOK_ROOTs with an instance of the same name never
+ * take each other's link (links are host-wide). */
+static void link_key(const char *root, const char *instance, char *out, size_t size)
+{
+	if (!strcmp(root, "/var/lib/nook")) {
+		snprintf(out, size, "%s", instance);
+		return;
+	}
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const unsigned char *p = (const unsigned char *)root; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	snprintf(out, size, "%s@%08llx", instance, (unsigned long long)(h >> 32));
+}
 
 int nk_net_attach(struct nk_nl *nl, const char *root, const char *network, const char *instance,
 		  int netns_fd, struct nk_net_attachment *out, struct nk_err *err)
 {
+	char key[160];
+	link_key(root, instance, key, sizeof(key));
 	struct nk_network net;
 	struct nk_veth veth;
 	struct nk_err ignored;
@@ -21,7 +39,7 @@ int nk_net_attach(struct nk_nl *nl, const char *root, const char *network, const
 		return r;
 	if ((r = nk_bridge_ensure(nl, &net, &bridge, err)) < 0)
 		goto undo_lease;
-	if ((r = nk_veth_create(nl, instance, bridge, netns_fd, addr, &veth, err)) < 0)
+	if ((r = nk_veth_create(nl, key, bridge, netns_fd, addr, &veth, err)) < 0)
 		goto undo_lease;
 	if ((r = nk_veth_configure_peer(netns_fd, veth.peer, addr, net.subnet.prefix, net.gateway, err)) < 0)
 		goto undo_veth;
@@ -36,7 +54,7 @@ int nk_net_attach(struct nk_nl *nl, const char *root, const char *network, const
 	return 0;
 
 undo_veth:
-	(void)!nk_veth_delete(nl, instance, &ignored);
+	(void)!nk_veth_delete(nl, key, &ignored);
 undo_lease:
 	(void)!nk_ipam_release(root, net.name, instance, &ignored);
 	return nk_err_prefix(err, "connecting %s to network %s", instance, net.name);
@@ -46,7 +64,9 @@ int nk_net_detach(struct nk_nl *nl, const char *root, const char *network, const
 		  int delete_link, struct nk_err *err)
 {
 	int r = 0;
-	if (delete_link && (r = nk_veth_delete(nl, instance, err)) < 0)
+	char key[160];
+	link_key(root, instance, key, sizeof(key));
+	if (delete_link && (r = nk_veth_delete(nl, key, err)) < 0)
 		return r;
 	return nk_ipam_release(root, network ? network : NK_NETWORK_DEFAULT, instance, err);
 }

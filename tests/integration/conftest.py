@@ -1,5 +1,6 @@
 """Shared fixtures: every test gets its own NOOK_ROOT and NOOK_RUN, and everything
 nook started in them is taken down afterwards, even when the test failed."""
+import glob
 import json
 import os
 import shutil
@@ -73,9 +74,9 @@ def _teardown(n):
                             os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
-        for hier in ("memory", "pids", "cpu", "cpuacct", "freezer", "blkio"):
-            cg = f"/sys/fs/cgroup/{hier}/nook/{name}"
-            if os.path.isdir(cg):
+        for hier in ("memory", "pids", "cpu", "cpuacct", "cpuset", "freezer", "blkio"):
+            # A private NOOK_ROOT's groups are nook/NAME@<hash of the root>.
+            for cg in glob.glob(f"/sys/fs/cgroup/{hier}/nook/{glob.escape(name)}@*"):
                 try:
                     os.rmdir(cg)
                 except OSError:
