@@ -69,6 +69,15 @@ int nk_cap_last(void)
 	return last;
 }
 
+uint64_t nk_caps_bounding(void)
+{
+	uint64_t mask = 0;
+	for (int c = 0; c <= nk_cap_last(); c++)
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+			mask |= 1ull << c;
+	return mask;
+}
+
 void nk_caps_format(uint64_t mask, char *buf, size_t size)
 {
 	size_t used = 0;

@@ -15,6 +15,9 @@ int nk_cap_from_name(const char *name);
 const char *nk_cap_name(int cap); /* "CAP_SYS_ADMIN"; NULL when unknown */
 int nk_cap_last(void);            /* highest capability the running kernel knows */
 
+/* The calling process's bounding set: what nook itself can hand on. */
+uint64_t nk_caps_bounding(void);
+
 /* Render a mask as "CAP_A,CAP_B" into buf. */
 void nk_caps_format(uint64_t mask, char *buf, size_t size);
 

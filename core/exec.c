@@ -17,6 +17,7 @@
 #include "cgroup.h"
 #include "instance.h"
 #include "process.h"
+#include "seccomp-cache.h"
 #include "spec.h"
 #include "util.h"
 
@@ -57,8 +58,8 @@ static char **merge_env(char **base, const char **extra, size_t n)
 	return env;
 }
 
-static void exec_child(struct nk_spec *spec, int ns_fds[], pid_t init_pid, struct nk_cgroup *cg,
-		       int slave, const int child_stdio[3])
+static void exec_child(struct nk_spec *spec, const struct nk_seccomp_prog *seccomp, int ns_fds[], pid_t init_pid,
+		       struct nk_cgroup *cg, int slave, const int child_stdio[3])
 {
 	struct nk_err err = {0};
 	/* Join the cgroup from the host side, before the cgroup namespace hides it. */
@@ -95,7 +96,8 @@ static void exec_child(struct nk_spec *spec, int ns_fds[], pid_t init_pid, struc
 		for (int i = 0; i < 3; i++)
 			dup2(child_stdio[i], i);
 	}
-	int r = nk_process_exec(spec, NULL, &err);
+	struct nk_launch launch = {.seccomp = seccomp, .report_fd = -1, .keep_fd = -1};
+	int r = nk_process_exec(spec, &launch, &err);
 	child_fail(2, &err, nk_process_exit_code(r));
 }
 
@@ -167,6 +169,11 @@ int nk_exec_start(const struct nk_paths *paths, const char *name, const struct n
 			spec.cwd = strdup(opts->workdir);
 		}
 		char **env = merge_env(spec.env, opts->env, opts->env_count);
+		/* The same filter as the command's, answering EPERM itself: the live feed has
+		 * one listener, the container's init's command. */
+		struct nk_seccomp_prog prog = {0};
+		if (spec.seccomp_path && (r = nk_seccomp_cached(paths, spec.seccomp_path, spec.cap_effective, 0, &prog, err)) < 0)
+			goto close_fds;
 		pid_t pid = fork();
 		if (pid == 0) {
 			/* The caller's ends stay with the caller: a copy held here would keep the
@@ -175,8 +182,9 @@ int nk_exec_start(const struct nk_paths *paths, const char *name, const struct n
 			for (size_t i = 0; i < NK_ARRAY_SIZE(ours); i++)
 				nk_closep(ours[i]);
 			spec.env = env;
-			exec_child(&spec, ns_fds, init, &cg, slave, child_stdio);
+			exec_child(&spec, spec.seccomp_path ? &prog : NULL, ns_fds, init, &cg, slave, child_stdio);
 		}
+		nk_seccomp_prog_free(&prog);
 		if (env != spec.env)
 			free(env);
 		spec.args = NULL; /* borrowed from opts */
@@ -185,6 +193,7 @@ int nk_exec_start(const struct nk_paths *paths, const char *name, const struct n
 		else
 			*pid_out = pid;
 	}
+close_fds:
 	for (size_t i = 0; i < NK_ARRAY_SIZE(namespaces); i++)
 		if (ns_fds[i] >= 0)
 			close(ns_fds[i]);

@@ -125,7 +125,17 @@ int nk_plan_build(const struct nk_paths *paths, struct nk_run_opts *opts, struct
 		return r;
 	}
 	snprintf(plan->profile, sizeof(plan->profile), "%s", p.name);
-	plan->caps = (nk_profile_caps(&p) | opts->cap_add) & ~opts->cap_drop;
+	uint64_t held = nk_caps_bounding();
+	if (opts->cap_add & ~held) {
+		char missing[512];
+		nk_caps_format(opts->cap_add & ~held, missing, sizeof(missing));
+		nk_profile_free(&p);
+		return nk_err_msg(err, EPERM, "--cap-add %s: nook does not hold it itself (not in its bounding set), "
+					      "so it cannot give it",
+				  missing);
+	}
+	/* A profile may name capabilities this host withholds from nook: those cannot be had. */
+	plan->caps = ((nk_profile_caps(&p) | opts->cap_add) & ~opts->cap_drop) & held;
 	plan->readonly_root = p.readonly_root || opts->read_only;
 	plan->masked = dup_list(p.masked_paths, p.masked_count);
 	plan->readonly = dup_list(p.readonly_paths, p.readonly_count);

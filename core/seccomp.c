@@ -3,11 +3,11 @@
 #include "seccomp.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdbool.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +30,8 @@ static const struct {
     {"statmount", 457, 0},         {"listmount", 458, 0},      {"lsm_get_self_attr", 459, 0},
     {"lsm_set_self_attr", 460, 0}, {"lsm_list_modules", 461, 0}, {"mseal", 462, 0},
     {"setxattrat", 463, 0},        {"getxattrat", 464, 0},     {"listxattrat", 465, 0},
-    {"removexattrat", 466, 0},     {"open_tree_attr", 467, 0}, {"uretprobe", 335, AUDIT_ARCH_X86_64},
+    {"removexattrat", 466, 0},     {"open_tree_attr", 467, 0}, {"file_getattr", 468, 0},
+    {"file_setattr", 469, 0},      {"uretprobe", 335, AUDIT_ARCH_X86_64},
 };
 
 static int unified_numbering(uint32_t arch)
@@ -360,6 +361,7 @@ int nk_seccomp_notify_answer(int listener_fd, int answer_errno, struct nk_seccom
 			       : sizeof(struct seccomp_notif_resp);
 	nk_autofree struct seccomp_notif *req = calloc(1, req_size);
 	nk_autofree struct seccomp_notif_resp *resp = calloc(1, resp_size);
+	memset(ev, 0, sizeof(*ev));
 	if (!req || !resp)
 		return nk_err_set(err, ENOMEM, "cannot receive a seccomp notification");
 	if (ioctl(listener_fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
@@ -368,7 +370,6 @@ int nk_seccomp_notify_answer(int listener_fd, int answer_errno, struct nk_seccom
 			return -e;
 		return nk_err_set(err, e, "cannot receive a seccomp notification");
 	}
-	memset(ev, 0, sizeof(*ev));
 	ev->id = req->id;
 	ev->pid = req->pid;
 	ev->arch = req->data.arch;

@@ -64,9 +64,10 @@ struct nk_seccomp_event {
 	char name[40];    /* "mount", or "syscall_NNN" when no table knows it */
 };
 
-/* Receive one notification (blocks; poll the listener for POLLIN first) and answer it with
- * -answer_errno (EPERM in teach mode). Returns 0; -ENOENT when the caller died or was interrupted
- * before the answer (ev is still filled); -EINTR; other -errno with err filled. */
+/* Receive one notification (blocks; poll the listener for POLLIN first, POLLHUP means every
+ * filtered process is gone) and answer it with -answer_errno (EPERM in teach mode). Returns 0;
+ * -ENOENT when the caller died first (ev is filled if the call was received: ev->name[0] != 0);
+ * -EINTR; another -errno with err filled. */
 int nk_seccomp_notify_answer(int listener_fd, int answer_errno, struct nk_seccomp_event *ev,
 			     struct nk_err *err) NK_MUST_CHECK;
 

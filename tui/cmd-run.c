@@ -33,7 +33,7 @@ static int parse_caps(const char *list, uint64_t *mask, struct nk_err *err)
 		return nk_err_msg(err, EINVAL, "capability list too long");
 	for (char *save = NULL, *c = strtok_r(buf, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
 		if (!strcasecmp(c, "ALL")) {
-			*mask = ~0ull >> (63 - nk_cap_last());
+			*mask |= nk_caps_bounding(); /* all that nook itself holds */
 			continue;
 		}
 		int n = nk_cap_from_name(c);
