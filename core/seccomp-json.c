@@ -1,6 +1,5 @@
 /* Docker's seccomp JSON format: read and check it, resolve includes/excludes, hand rules to the builder. */
-#define NK_SECCOMP_INTERNAL
-#include "seccomp.h"
+#include "seccomp-internal.h"
 
 #include <errno.h>
 #include <json-c/json.h>

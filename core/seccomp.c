@@ -1,6 +1,5 @@
 /* Seccomp filters: build one from rules with libseccomp, install it, answer its notifications. */
-#define NK_SECCOMP_INTERNAL
-#include "seccomp.h"
+#include "seccomp-internal.h"
 
 #include <errno.h>
 #include <linux/audit.h>

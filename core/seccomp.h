@@ -85,35 +85,6 @@ int nk_seccomp_syscall_nr(uint32_t arch, const char *name);
 int nk_seccomp_prog_eval(const struct nk_seccomp_prog *prog, uint32_t arch, int nr, const uint64_t *args,
 			 uint32_t *ret) NK_MUST_CHECK;
 
-#ifdef NK_SECCOMP_INTERNAL
-/* Shared by core/seccomp-json.c (reads the JSON) and core/seccomp.c (builds the filter) only; it
- * belongs in a core/seccomp-internal.h. Front ends never define NK_SECCOMP_INTERNAL. */
-#include <seccomp.h>
 
-struct nk_seccomp_build {
-	const char *origin;          /* file name, first in every message */
-	unsigned flags;              /* NK_SECCOMP_* */
-	uint32_t native;             /* SCMP_ARCH_* of this machine */
-	uint32_t subs[3];            /* sub-ABIs of the native one the profile allows */
-	size_t nsubs;
-	uint32_t profile_default;    /* the default action as written */
-	uint32_t default_action;     /* after teach mode */
-	scmp_filter_ctx ctx, sub;    /* native ABI; sub-ABIs (merged in at the end) */
-	unsigned handoff_ruled;      /* calls needed after install the profile has a rule for any args for */
-	unsigned handoff_cond;       /* ... and those it has only argument-conditional rules for */
-	struct nk_seccomp_prog *out;
-	struct nk_err *err;
-};
-
-/* Start filters once origin, flags, native, subs, profile_default, out and err are set. */
-int nk_seccomp_build_start(struct nk_seccomp_build *b);
-/* One rule for one syscall name, as the profile wrote it (teach mode is applied here); `where`
- * names the JSON key in messages. cmps are ANDed, or each its own rule when `split`. */
-int nk_seccomp_build_rule(struct nk_seccomp_build *b, const char *where, const char *name, uint32_t action,
-			  const struct scmp_arg_cmp *cmps, size_t n, int split);
-/* Merge the sub-ABIs in and export the BPF program into b->out. */
-int nk_seccomp_build_finish(struct nk_seccomp_build *b);
-void nk_seccomp_build_release(struct nk_seccomp_build *b);
-#endif
 
 #endif
