@@ -85,6 +85,4 @@ int nk_seccomp_syscall_nr(uint32_t arch, const char *name);
 int nk_seccomp_prog_eval(const struct nk_seccomp_prog *prog, uint32_t arch, int nr, const uint64_t *args,
 			 uint32_t *ret) NK_MUST_CHECK;
 
-
-
 #endif
