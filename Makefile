@@ -145,3 +145,39 @@ clean:
 	rm -rf $(BUILD) build-asan build-clang build-fuzz nook
 
 -include $(ENGINE_OBJ:.o=.d) $(TUI_OBJ:.o=.d)
+
+# --- test guest ---
+# A freestanding x86-64 guest laid out as a bzImage (tests/vm-guest/), and runvm, which
+# boots it through libnook.a's VMM. Any tests/vm-guest/virtio-*.c is linked in too.
+GUEST_CC     := gcc
+GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie -mno-red-zone \
+                -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+                -fcf-protection=none -fno-builtin $(WARN) -Wno-missing-prototypes
+GUEST_SRC    := $(filter-out tests/vm-guest/runvm.c,$(wildcard tests/vm-guest/*.c)) \
+                $(wildcard tests/vm-guest/*.S)
+GUEST_OBJ    := $(patsubst tests/vm-guest/%,$(BUILD)/vm-guest/obj/%.o,$(GUEST_SRC))
+
+$(BUILD)/vm-guest/obj/%.o: tests/vm-guest/% tests/vm-guest/guest.h tests/vm-guest/guest-layout.h
+	@mkdir -p $(dir $@)
+	@echo "  GUEST   $<"
+	@$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/vm-guest/guest.elf: $(GUEST_OBJ) tests/vm-guest/guest.ld
+	@$(GUEST_CC) $(GUEST_CFLAGS) -static -no-pie -Wl,-T,tests/vm-guest/guest.ld \
+		-Wl,--build-id=none -Wl,-z,noexecstack -o $@ $(GUEST_OBJ)
+
+$(BUILD)/vm-guest/guest.bin: $(BUILD)/vm-guest/guest.elf
+	@echo "  IMAGE   $@"
+	@objcopy -O binary $< $@
+
+# The same guest as an ELF kernel, for the loader's vmlinux path.
+$(BUILD)/vm-guest/guest-vmlinux.elf: $(BUILD)/vm-guest/guest.elf
+	@objcopy --remove-section .setup $< $@ 2>/dev/null
+
+$(BUILD)/vm-guest/runvm: tests/vm-guest/runvm.c $(BUILD)/libnook.a
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	@$(CC) $(NK_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnook.a $(LDLIBS) -lpthread
+
+.PHONY: vm-guest
+vm-guest: $(BUILD)/vm-guest/guest.bin $(BUILD)/vm-guest/guest-vmlinux.elf $(BUILD)/vm-guest/runvm

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "core/vm/vmm.h"
 #include "instance.h"
 #include "util.h"
 
@@ -44,5 +45,15 @@ int nk_host_info(const struct nk_paths *paths, struct nk_host_info *h, struct nk
 	if (cg.ops == &nk_cgroup_v1_ops && nk_fmt(unified, sizeof(unified), "%s/unified", cg.mount) == 0 &&
 	    statfs(unified, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
 		h->cgroup_hybrid = 1;
+	struct nk_vm_caps caps;
+	struct nk_err kerr;
+	if (nk_vm_probe(&caps, &kerr) < 0)
+		snprintf(h->kvm, sizeof(h->kvm), "unavailable (%s)", kerr.msg);
+	else if (caps.pvm)
+		snprintf(h->kvm, sizeof(h->kvm), "PVM (kvm_pvm): guest kernel code is emulated; only PVM-enabled "
+						 "or ring-3 guests run at speed");
+	else
+		snprintf(h->kvm, sizeof(h->kvm), "hardware virtualization, API %d, up to %d vCPUs", caps.api_version,
+			 caps.max_vcpus);
 	return nk_inst_list(paths, count, h, err);
 }

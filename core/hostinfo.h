@@ -16,6 +16,7 @@ struct nk_host_info {
 	char cgroup_mount[PATH_MAX];
 	char controllers[256];   /* space separated */
 	int instances, running;
+	char kvm[1100];           /* what /dev/kvm is: hardware virtualization, PVM, or missing */
 };
 
 int nk_host_info(const struct nk_paths *paths, struct nk_host_info *info, struct nk_err *err) NK_MUST_CHECK;

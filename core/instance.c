@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "image.h"
 #include "instance-net.h"
+#include "vm-instance.h"
 #include "monitor.h"
 #include "parse.h"
 #include "util.h"
@@ -31,7 +32,11 @@ static int check_opts(const struct nk_paths *paths, const struct nk_run_opts *op
 		return nk_err_msg(err, EINVAL, "working directory '%s' must be an absolute path", opts->workdir);
 	if ((r = nk_limits_check(&opts->limits, err)) < 0 || (r = nk_instance_net_check(paths, opts->network, err)) < 0)
 		return r;
-	int bridged = !opts->network || (strcmp(opts->network, "none") && strcmp(opts->network, "host"));
+	if (opts->vm && (r = nk_vm_instance_check(opts->vm_kernel, err)) < 0)
+		return r;
+	if (opts->vm && opts->network && strcmp(opts->network, "none") != 0)
+		return nk_err_msg(err, ENOTSUP, "--vm instances have no network yet: use --net none");
+	int bridged = !opts->vm && (!opts->network || (strcmp(opts->network, "none") && strcmp(opts->network, "host")));
 	if (opts->port_count && !bridged)
 		return nk_err_msg(err, EINVAL, "-p needs a bridge network; --net %s has none to publish from", opts->network);
 	for (size_t i = 0; i < opts->port_count; i++)
@@ -390,7 +395,7 @@ int nk_inst_get(const struct nk_paths *paths, const char *name, struct nk_instan
 	    (r = nk_spec_load_file(p, &spec, err)) < 0)
 		return r;
 	snprintf(info->image, sizeof(info->image), "%s", spec.image ? spec.image : "-");
-	snprintf(info->kind, sizeof(info->kind), "container");
+	snprintf(info->kind, sizeof(info->kind), "%s", spec.vm ? "vm" : "container");
 	join_args(spec.args, info->command, sizeof(info->command));
 	info->tty = spec.terminal;
 	info->interactive = spec.open_stdin;

@@ -12,6 +12,7 @@
 #include "portfwd.h"
 #include "seccomp.h"
 #include "spec.h"
+#include "vm-instance.h"
 
 struct monitor {
 	const struct nk_paths *paths;
@@ -32,6 +33,8 @@ struct monitor {
 	struct nk_instance_net net;
 	struct nk_portfwd ports;
 	struct nk_seccomp_prog seccomp; /* compiled (or cached) before the clone */
+	struct nk_vm_instance vmi;      /* a VM instance's VMM (spec.vm) */
+	struct nk_container_io vm_io;   /* the console ends the VM borrows until it is gone */
 	int drain_started;
 	uint64_t drain_deadline; /* after init exits, output gets this long to drain */
 };

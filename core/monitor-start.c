@@ -68,8 +68,38 @@ static void close_child_io(struct nk_container_io *io)
 	for (size_t i = 0; i < NK_ARRAY_SIZE(fds); i++)
 		nk_closep(fds[i]);
 }
+/* A VM's end, in the same terms: 0 for a guest that shut down or reset by itself. */
+static void record_vm_exit(struct monitor *m, struct nk_state *st)
+{
+	const struct nk_vm_exit *x = &m->vmi.exit;
+	switch (x->reason) {
+	case NK_VM_EXIT_RESET:
+	case NK_VM_EXIT_POWEROFF:
+		st->exit_code = 0;
+		snprintf(st->exit_reason, sizeof(st->exit_reason), "%s", nk_vm_exit_name(x->reason));
+		break;
+	case NK_VM_EXIT_KILLED:
+		st->exit_code = 137;
+		snprintf(st->exit_reason, sizeof(st->exit_reason), "killed");
+		break;
+	case NK_VM_EXIT_CRASHED:
+		st->exit_code = 1;
+		snprintf(st->exit_reason, sizeof(st->exit_reason), "crashed");
+		break;
+	default:
+		st->exit_code = 125;
+		snprintf(st->exit_reason, sizeof(st->exit_reason), "error");
+	}
+	if (x->detail[0])
+		snprintf(st->error, sizeof(st->error), "%s", x->detail);
+}
+
 static void record_exit(struct monitor *m, struct nk_state *st, uint64_t oom_kills)
 {
+	if (m->spec.vm) {
+		record_vm_exit(m, st);
+		return;
+	}
 	int ws = m->init_status;
 	int reported;
 	int have_report = nk_container_exit_report(&m->ct, &reported) == 0;
@@ -155,6 +185,40 @@ static int wire_network(void *opaque, pid_t child, struct nk_err *err)
 }
 
 /* Start the container; on failure nothing is left running and the state says why. */
+/* A VM: the serial console gets the ends a container's process would have had (the PTY in
+ * raw mode: the guest's own tty does the line editing). The VMM runs on a thread here. */
+static int start_vm(struct monitor *m, struct nk_container_io *io, struct nk_err *err)
+{
+	int r = nk_vm_instance_check(m->spec.vm_kernel, err);
+	if (r < 0) {
+		close_child_io(io);
+		return r;
+	}
+	int in = io->console >= 0 ? io->console : io->in, out = io->console >= 0 ? io->console : io->out;
+	if (io->console >= 0) {
+		struct termios t;
+		if (tcgetattr(io->console, &t) == 0) {
+			cfmakeraw(&t);
+			tcsetattr(io->console, TCSANOW, &t);
+		}
+	}
+	m->ct.init_pid = 0;
+	m->ct.seccomp_listener = -1;
+	m->ct.sync_fd = -1;
+	m->ct.timeline.start_ns = nk_now_ns();
+	r = nk_vm_instance_start(&m->vmi, &m->spec, in, out, err);
+	if (r < 0) {
+		close_child_io(io);
+		return r;
+	}
+	/* A VM has no cgroup step yet; its "clone" is its whole set-up: KVM, memory, kernel,
+	 * devices, vCPUs. */
+	m->ct.timeline.at_ns[NK_PHASE_CGROUP] = m->ct.timeline.start_ns;
+	m->ct.timeline.at_ns[NK_PHASE_CLONE] = m->ct.timeline.start_ns + m->vmi.setup_ns;
+	m->vm_io = *io; /* borrowed by the VMM until it is gone */
+	return 0;
+}
+
 int nk_monitor_start(struct monitor *m, struct nk_err *err)
 {
 	char path[4096];
@@ -188,6 +252,11 @@ int nk_monitor_start(struct monitor *m, struct nk_err *err)
 		close_child_io(&io);
 		goto out;
 	}
+	if (m->spec.vm) {
+		if ((r = start_vm(m, &io, err)) < 0)
+			goto out;
+		goto record;
+	}
 	/* The child binds these while the network is wired; the address is filled in later,
 	 * in place (the bind follows the inode). */
 	if ((r = nk_instance_net_files(m->paths, &m->spec, NULL, err)) < 0 ||
@@ -215,6 +284,7 @@ int nk_monitor_start(struct monitor *m, struct nk_err *err)
 		goto out;
 	}
 	m->ports.target_ip = m->net.attached ? m->net.at.addr : 0;
+record:
 	st.status = NK_RUNNING;
 	st.monitor_pid = getpid();
 	st.monitor_start = nk_proc_start_time(st.monitor_pid);

@@ -26,8 +26,34 @@ extern char **environ;
 
 static void deliver(struct monitor *m, int sig)
 {
-	if (m->ct.init_pid > 0 && !m->init_exited)
+	if (m->init_exited)
+		return;
+	if (m->spec.vm) {
+		/* A VM has no processes to signal: KILL stops its vCPUs, anything else asks the
+		 * guest to shut down (Ctrl-Alt-Del). */
+		if (sig == SIGKILL)
+			nk_vm_instance_kill(&m->vmi);
+		else if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+			nk_vm_instance_request_stop(&m->vmi);
+		return;
+	}
+	if (m->ct.init_pid > 0)
 		kill(m->ct.init_pid, sig);
+}
+
+/* The VM's thread says the guest has stopped: free it, and let the console reach EOF. */
+static void vm_done(struct monitor *m)
+{
+	uint64_t v;
+	if (read(m->vmi.done_fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	struct nk_vm_exit why = m->vmi.exit;
+	nk_vm_instance_destroy(&m->vmi);
+	m->vmi.exit = why;
+	int *fds[] = {&m->vm_io.console, &m->vm_io.in, &m->vm_io.out, &m->vm_io.errout};
+	for (size_t i = 0; i < NK_ARRAY_SIZE(fds); i++)
+		nk_closep(fds[i]);
+	m->init_exited = 1;
 }
 
 /* Freeze or thaw the instance and record it; reply to the asking client, if any. */
@@ -178,7 +204,7 @@ static void reap(struct monitor *m)
 		}
 	}
 	int status;
-	if (!m->init_exited && waitpid(m->ct.init_pid, &status, WNOHANG) == m->ct.init_pid) {
+	if (!m->init_exited && m->ct.init_pid > 0 && waitpid(m->ct.init_pid, &status, WNOHANG) == m->ct.init_pid) {
 		m->init_exited = 1;
 		m->init_status = status;
 	}
@@ -187,7 +213,7 @@ static void reap(struct monitor *m)
 static void event_loop(struct monitor *m)
 {
 	for (;;) {
-		struct pollfd pfd[5 + NK_MAX_CLIENTS + NK_PORTS_MAX + 2 * NK_PORTFWD_CONNS_MAX];
+		struct pollfd pfd[6 + NK_MAX_CLIENTS + NK_PORTS_MAX + 2 * NK_PORTFWD_CONNS_MAX];
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){.fd = m->sig_fd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
@@ -200,6 +226,8 @@ static void event_loop(struct monitor *m)
 						   .events = (short)(POLLIN | (m->clients.c[i]->out_len ? POLLOUT : 0))};
 		size_t feed = n;
 		pfd[n++] = (struct pollfd){.fd = m->ct.seccomp_listener, .events = POLLIN};
+		size_t vmfd = n;
+		pfd[n++] = (struct pollfd){.fd = m->spec.vm && !m->init_exited ? m->vmi.done_fd : -1, .events = POLLIN};
 		size_t first_port = n;
 		n += nk_portfwd_pollfds(&m->ports, pfd + n, NK_ARRAY_SIZE(pfd) - n);
 		int timeout = -1;
@@ -229,6 +257,8 @@ static void event_loop(struct monitor *m)
 		}
 		if (pfd[3].revents && m->err_r >= 0)
 			pump_output(m, &m->err_r, NK_CTL_STDERR);
+		if (pfd[vmfd].revents)
+			vm_done(m);
 		if (pfd[feed].revents && m->ct.seccomp_listener >= 0) {
 			char line[2048];
 			if (nk_seccomp_feed_handle(m->ct.seccomp_listener, m->paths, m->name, line, sizeof(line)) < 0 ||
@@ -269,7 +299,9 @@ static void event_loop(struct monitor *m)
 
 /* How the command ended, in Docker's terms. */int nk_monitor_main(const struct nk_paths *paths, const char *name, int client_fd, unsigned flags)
 {
-	struct monitor m = {.paths = paths, .name = name, .listen_fd = -1, .sig_fd = -1};
+	struct monitor m = {.paths = paths, .name = name, .listen_fd = -1, .sig_fd = -1,
+			    .vm_io = {.console = -1, .in = -1, .out = -1, .errout = -1}};
+	m.vmi.done_fd = -1;
 	struct nk_err err = {0};
 	m.log.fd = -1;
 	prctl(PR_SET_NAME, "nook-monitor");

@@ -266,7 +266,18 @@ int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct
 	json_object *ann = json_object_new_object();
 	add_str(ann, "org.nook.name", name);
 	add_str(ann, "org.nook.image", img->name);
-	add_str(ann, "org.nook.kind", "container");
+	add_str(ann, "org.nook.kind", opts->vm ? "vm" : "container");
+	if (opts->vm) {
+		char cpus[16];
+		snprintf(cpus, sizeof(cpus), "%u", opts->vm_vcpus ? opts->vm_vcpus : 1);
+		add_str(ann, "org.nook.vm.cpus", cpus);
+		if (opts->vm_kernel)
+			add_str(ann, "org.nook.vm.kernel", opts->vm_kernel);
+		if (opts->vm_initrd)
+			add_str(ann, "org.nook.vm.initrd", opts->vm_initrd);
+		if (opts->vm_cmdline)
+			add_str(ann, "org.nook.vm.cmdline", opts->vm_cmdline);
+	}
 	add_str(ann, "org.nook.rm", opts->remove ? "true" : "false");
 	add_str(ann, "org.nook.stdin", opts->interactive ? "true" : "false");
 	add_str(ann, "org.nook.network", network);

@@ -315,6 +315,15 @@ int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
 	free(flag);
 	s->network = annotation(root, "org.nook.network");
 	s->profile = annotation(root, "org.nook.profile");
+	flag = annotation(root, "org.nook.kind");
+	s->vm = flag && !strcmp(flag, "vm");
+	free(flag);
+	flag = annotation(root, "org.nook.vm.cpus");
+	s->vm_vcpus = flag ? (unsigned)strtoul(flag, NULL, 10) : 0;
+	free(flag);
+	s->vm_kernel = annotation(root, "org.nook.vm.kernel");
+	s->vm_initrd = annotation(root, "org.nook.vm.initrd");
+	s->vm_cmdline = annotation(root, "org.nook.vm.cmdline");
 	s->seccomp_path = annotation(root, "org.nook.seccomp");
 	flag = annotation(root, "org.nook.seccomp.notify");
 	s->seccomp_notify = flag && !strcmp(flag, "true");
@@ -361,6 +370,9 @@ void nk_spec_free(struct nk_spec *s)
 	free(s->root_path);
 	free(s->network);
 	free(s->profile);
+	free(s->vm_kernel);
+	free(s->vm_initrd);
+	free(s->vm_cmdline);
 	free(s->seccomp_path);
 	free(s->rootfs_lower);
 	free(s->rootfs_upper);

@@ -31,6 +31,9 @@ struct nk_run_opts {
 	const char *network;    /* NULL or "bridge": the default network; "none", "host", or a name */
 	struct nk_port ports[NK_PORTS_MAX]; /* -p */
 	size_t port_count;
+	int vm;                 /* --vm: a microVM instead of a container */
+	unsigned vm_vcpus;      /* --cpus with --vm */
+	const char *vm_kernel, *vm_initrd, *vm_cmdline;
 	const char *profile;    /* --profile; NULL: "default" */
 	const char *seccomp;    /* --seccomp FILE.json, overriding the profile's; "unconfined": none */
 	uint64_t cap_add, cap_drop; /* --cap-add / --cap-drop, bit n = capability n */
@@ -88,6 +91,9 @@ struct nk_spec {
 	int open_stdin;           /* annotation org.nook.stdin */
 	char *network;            /* org.nook.network: a network's name, "none" or "host" */
 	char *profile;            /* org.nook.profile */
+	int vm;                   /* org.nook.kind = vm */
+	unsigned vm_vcpus;        /* org.nook.vm.cpus */
+	char *vm_kernel, *vm_initrd, *vm_cmdline; /* org.nook.vm.* */
 	char *seccomp_path;       /* org.nook.seccomp: the instance's copy of the filter's JSON */
 	int seccomp_notify;       /* org.nook.seccomp.notify: teach mode */
 	struct nk_port ports[NK_PORTS_MAX]; /* org.nook.ports */

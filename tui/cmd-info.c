@@ -17,6 +17,7 @@ int nk_cmd_info(struct nk_cli *cli, int argc, char **argv)
 	printf("cgroups:       %s%s at %s\n", h.cgroup_layout,
 	       h.cgroup_hybrid ? " (hybrid: controllers on v1, a v2 mount beside them)" : "", h.cgroup_mount);
 	printf("controllers:   %s\n", h.controllers);
+	printf("kvm:           %s\n", h.kvm);
 	printf("NOOK_ROOT:     %s\n", cli->paths.root);
 	printf("NOOK_RUN:      %s\n", cli->paths.run);
 	printf("instances:     %d (%d running)\n", h.instances, h.running);

@@ -18,6 +18,7 @@
 struct run_args {
 	struct nk_run_opts opts;
 	int timings; /* print the start-up phases */
+	const char *cpus; /* --cpus as given */
 	char pwd[4096];
 	const char *env[256];
 	struct nk_volume volumes[64];
@@ -60,7 +61,7 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 {
 	enum { OPT_NAME = 256, OPT_RM, OPT_HOSTNAME, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPUSET, OPT_PIDS,
 	       OPT_CPU_WEIGHT, OPT_IO_WEIGHT, OPT_NET, OPT_TIMINGS, OPT_PROFILE, OPT_SECCOMP, OPT_CAP_ADD,
-	       OPT_CAP_DROP, OPT_READ_ONLY };
+	       OPT_CAP_DROP, OPT_READ_ONLY, OPT_VM, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE };
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, OPT_NAME}, {"detach", no_argument, NULL, 'd'},
 	    {"interactive", no_argument, NULL, 'i'},     {"tty", no_argument, NULL, 't'},
@@ -75,6 +76,8 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	    {"timings", no_argument, NULL, OPT_TIMINGS},     {"profile", required_argument, NULL, OPT_PROFILE},
 	    {"seccomp", required_argument, NULL, OPT_SECCOMP}, {"cap-add", required_argument, NULL, OPT_CAP_ADD},
 	    {"cap-drop", required_argument, NULL, OPT_CAP_DROP}, {"read-only", no_argument, NULL, OPT_READ_ONLY},
+	    {"vm", no_argument, NULL, OPT_VM},                {"kernel", required_argument, NULL, OPT_KERNEL},
+	    {"initrd", required_argument, NULL, OPT_INITRD},  {"cmdline", required_argument, NULL, OPT_CMDLINE},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof(*a));
@@ -148,6 +151,18 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 		case OPT_READ_ONLY:
 			a->opts.read_only = 1;
 			break;
+		case OPT_VM:
+			a->opts.vm = 1;
+			break;
+		case OPT_KERNEL:
+			a->opts.vm_kernel = optarg;
+			break;
+		case OPT_INITRD:
+			a->opts.vm_initrd = optarg;
+			break;
+		case OPT_CMDLINE:
+			a->opts.vm_cmdline = optarg;
+			break;
 		case OPT_CAP_ADD:
 		case OPT_CAP_DROP: {
 			uint64_t mask;
@@ -166,9 +181,11 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 				return nk_cli_fail(cli);
 			a->opts.port_count++;
 			break;
+		case OPT_CPUS:
+			a->cpus = optarg; /* a quota for containers, a vCPU count for VMs: decided below */
+			break;
 		case OPT_MEMORY:
 		case OPT_SWAP:
-		case OPT_CPUS:
 		case OPT_CPUSET:
 		case OPT_PIDS:
 		case OPT_CPU_WEIGHT:
@@ -180,6 +197,20 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 			return nk_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (a->cpus && a->opts.vm) {
+		char *end;
+		unsigned long v = strtoul(a->cpus, &end, 10);
+		if (!*a->cpus || *end || v < 1 || v > 64)
+			return nk_cli_usage_error(cmd, "with --vm, --cpus is a number of vCPUs from 1 to 64 (it may exceed "
+						  "the host's cores), not '%s'", a->cpus);
+		a->opts.vm_vcpus = (unsigned)v;
+	} else if (a->cpus && parse_limit(OPT_CPUS - OPT_MEMORY, a->cpus, &a->opts.limits, &cli->err) < 0) {
+		return nk_cli_fail(cli);
+	}
+	if (!a->opts.vm && (a->opts.vm_kernel || a->opts.vm_initrd || a->opts.vm_cmdline))
+		return nk_cli_usage_error(cmd, "--kernel, --initrd and --cmdline are for --vm instances");
+	if (a->opts.vm && !a->opts.network)
+		a->opts.network = "none";
 	if (optind >= argc)
 		return nk_cli_usage_error(cmd, "an IMAGE is needed (try busybox or host)");
 	a->opts.image = argv[optind++];

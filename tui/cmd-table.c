@@ -31,7 +31,10 @@
 	"  --seccomp FILE.json  a seccomp profile in Docker's format (or `unconfined`)\n" \
 	"  --cap-add CAP        add a capability (NET_ADMIN, SYS_TIME..., or ALL; repeatable)\n" \
 	"  --cap-drop CAP       drop a capability (repeatable)\n" \
-	"  --read-only          mount the root file system read-only\n"
+	"  --read-only          mount the root file system read-only\n" \
+	"  --vm                 a microVM (nook's own KVM monitor) instead of a container:\n" \
+	"    --kernel PATH      the guest kernel (bzImage or ELF); --initrd PATH, --cmdline ARGS\n" \
+	"    --cpus N           vCPUs (may exceed the host's cores); --memory SIZE: guest RAM (256M)\n"
 
 const struct nk_cmd nk_cmds[] = {
     {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",

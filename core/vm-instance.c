@@ -1,0 +1,111 @@
+/* A VM instance in its monitor: the VMM run on a thread, the serial bridged to the console. */
+#include "vm-instance.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/vm/virtio-rng.h"
+#include "util.h"
+
+int nk_vm_instance_check(const char *kernel, struct nk_err *err)
+{
+	struct nk_vm_caps caps;
+	int r = nk_vm_probe(&caps, err);
+	if (r < 0)
+		return nk_err_prefix(err, "cannot use KVM (is /dev/kvm there, and are you root?)");
+	if (!kernel || !*kernel) {
+		if (caps.pvm)
+			return nk_err_msg(err, ENOTSUP,
+					  "this host's KVM is PVM (kvm_pvm): guest kernel code is emulated, so a stock "
+					  "Linux kernel cannot boot here; give a PVM-enabled guest kernel (or the test "
+					  "guest) with --kernel PATH");
+		return nk_err_msg(err, ENOTSUP, "no default guest kernel is installed yet: give one with --kernel PATH");
+	}
+	if (access(kernel, R_OK) < 0)
+		return nk_err_set(err, errno, "--kernel %s", kernel);
+	return 0;
+}
+
+static void *run_thread(void *opaque)
+{
+	struct nk_vm_instance *vi = opaque;
+	struct nk_err err = {0};
+	if (nk_vm_run(vi->vm, &vi->exit, &err) < 0) {
+		vi->exit.reason = NK_VM_EXIT_ERROR;
+		memcpy(vi->exit.detail, err.msg, sizeof(vi->exit.detail) - 1);
+		vi->exit.detail[sizeof(vi->exit.detail) - 1] = '\0';
+	}
+	uint64_t one = 1;
+	(void)!write(vi->done_fd, &one, sizeof(one));
+	return NULL;
+}
+
+int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_spec *spec, int console_in, int console_out,
+			 struct nk_err *err)
+{
+	memset(vi, 0, sizeof(*vi));
+	uint64_t t0 = nk_now_ns();
+	vi->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vi->done_fd < 0)
+		return nk_err_set(err, errno, "cannot create an eventfd");
+	struct nk_vm_config cfg = {
+	    .mem_bytes = spec->limits.memory ? spec->limits.memory : 256ull << 20,
+	    .vcpus = spec->vm_vcpus ? spec->vm_vcpus : 1,
+	    .kernel = spec->vm_kernel,
+	    .initrd = spec->vm_initrd,
+	    .cmdline = spec->vm_cmdline,
+	    .console_in = console_in,
+	    .console_out = console_out,
+	};
+	cfg.mem_bytes &= ~((1ull << 20) - 1);
+	int r = nk_vm_create(&cfg, &vi->vm, err);
+	if (r < 0)
+		goto fail;
+	/* Every guest gets entropy; disks and networks come with their own options. */
+	if ((r = nk_virtio_rng_create(&vi->rng, err)) < 0 ||
+	    (r = nk_vm_attach_virtio(vi->vm, "virtio-rng", nk_virtio_rng_dev(vi->rng), NULL, NULL, err)) < 0)
+		goto fail;
+	vi->setup_ns = nk_now_ns() - t0;
+	if ((r = pthread_create(&vi->thread, NULL, run_thread, vi)) != 0) {
+		r = nk_err_set(err, r, "cannot start the VM's thread");
+		goto fail;
+	}
+	vi->thread_started = 1;
+	return 0;
+fail:
+	nk_vm_instance_destroy(vi);
+	return r;
+}
+
+void nk_vm_instance_request_stop(struct nk_vm_instance *vi)
+{
+	if (vi->vm)
+		nk_vm_request_stop(vi->vm);
+}
+
+void nk_vm_instance_kill(struct nk_vm_instance *vi)
+{
+	if (vi->vm)
+		nk_vm_kill(vi->vm);
+}
+
+void nk_vm_instance_destroy(struct nk_vm_instance *vi)
+{
+	if (vi->thread_started) {
+		nk_vm_kill(vi->vm);
+		pthread_join(vi->thread, NULL);
+		vi->thread_started = 0;
+	}
+	if (vi->vm)
+		nk_vm_destroy(vi->vm);
+	vi->vm = NULL;
+	if (vi->rng)
+		nk_virtio_rng_destroy(vi->rng);
+	vi->rng = NULL;
+	if (vi->done_fd >= 0)
+		close(vi->done_fd);
+	vi->done_fd = -1;
+}

@@ -1,0 +1,109 @@
+"""`nook run --vm`: the same lifecycle as containers, with nook's own VMM booting the
+freestanding test guest (tests/vm-guest) through the Linux boot protocol."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import NOOK
+
+GUEST = os.path.join(os.path.dirname(NOOK), "build", "vm-guest", "guest.bin")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def guest():
+    subprocess.run(["make", "-s", "build/vm-guest/guest.bin"], cwd=os.path.dirname(NOOK), check=True)
+    assert os.path.exists(GUEST)
+
+
+def vm(nook, *args, cmdline=None, **kw):
+    extra = ["--cmdline", cmdline] if cmdline else []
+    return nook("run", "--vm", "--kernel", GUEST, *extra, *args, **kw)
+
+
+def wait_for(pred, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def test_vm_boots_the_guest_and_reports_its_console(nook):
+    p = vm(nook, "--rm", "--memory", "128M", "busybox", timeout=60)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert "nook-guest: hello cpl=3" in out
+    assert "ram_kib=" in out and "e820 entries=" in out
+    assert "nook-guest: irq timer count=20" in out
+    assert "kind=rng ok" in out  # every VM gets a virtio-rng
+    assert out.rstrip().endswith("nook-guest: done")
+    assert "FAIL" not in out
+    assert nook.instances() == []
+
+
+def test_two_vcpus_come_up(nook):
+    p = vm(nook, "--rm", "--cpus", "2", "busybox", timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "smp cpus=2 up=2" in p.stdout
+
+
+def test_vm_is_listed_as_vm_and_stops_gracefully(nook):
+    vm(nook, "-d", "--name", "v", "busybox", cmdline="nook.wait_stop=1", check=True)
+    assert wait_for(lambda: "waiting for ctrl-alt-del" in nook("logs", "v").stdout)
+    rows = json.loads(nook("ls", "--json", check=True).stdout)
+    assert [r["kind"] for r in rows if r["name"] == "v"] == ["vm"]
+    t = time.monotonic()
+    nook("stop", "v", check=True, timeout=30)
+    assert time.monotonic() - t < 5  # Ctrl-Alt-Del, not the 10 s grace time
+    st = nook.state("v")
+    assert st["status"] == "stopped" and st["exit_reason"] == "reset" and st["exit_code"] == 0
+    assert "ctrl-alt-del received" in nook("logs", "v").stdout
+
+
+def test_vm_that_ignores_stop_is_killed_after_the_grace_time(nook):
+    vm(nook, "-d", "--name", "h", "busybox", cmdline="nook.mode=hang", check=True)
+    nook("stop", "-t", "1", "h", check=True, timeout=30)
+    st = nook.state("h")
+    assert st["exit_reason"] == "killed" and st["exit_code"] == 137
+
+
+def test_triple_fault_ends_as_crashed(nook):
+    p = vm(nook, "--name", "c", "busybox", cmdline="nook.mode=triple", timeout=60)
+    assert p.returncode == 1
+    st = nook.state("c")
+    assert st["exit_reason"] == "crashed"
+
+
+def test_console_input_reaches_the_guest(nook):
+    import pexpect
+    # Typed once the guest asks: its UART setup clears whatever came before (as a real one does).
+    c = pexpect.spawn(NOOK, ["run", "--rm", "-i", "--vm", "--kernel", GUEST, "--cmdline", "nook.input=1",
+                             "busybox"], env=nook.env, encoding="utf-8", timeout=30)
+    c.expect("ready for input")
+    c.sendline("hello guest")
+    c.expect("input=hello guest rx_irqs=[1-9]")
+    c.expect("nook-guest: done")
+    c.expect(pexpect.EOF)
+    c.close()
+    assert c.exitstatus == 0
+
+
+def test_vm_without_a_kernel_fails_clearly_and_creates_nothing(nook):
+    p = nook("run", "--rm", "--vm", "busybox")
+    assert p.returncode == 125
+    assert "--kernel" in p.stderr
+    assert nook.instances() == []
+
+
+def test_vm_flag_errors(nook):
+    p = nook("run", "--rm", "--vm", "--kernel", GUEST, "--cpus", "0", "busybox")
+    assert p.returncode == 125 and "vCPUs" in p.stderr
+    p = nook("run", "--rm", "--kernel", GUEST, "busybox")
+    assert p.returncode == 125 and "--vm" in p.stderr
+    p = nook("run", "--rm", "--vm", "--kernel", "/nonexistent/kernel", "busybox")
+    assert p.returncode == 125 and "/nonexistent/kernel" in p.stderr
+    assert nook.instances() == []
