@@ -8,10 +8,7 @@
 
 #include "core/util.h"
 
-/* The key a veth is named and labelled by: the instance name, plus a hash of the root when
- * it is not the default one, so two NOOK_ROOTs with an instance of the same name never
- * take each other's link (links are host-wide). */
-static void link_key(const char *root, const char *instance, char *out, size_t size)
+void nk_net_link_key(const char *root, const char *instance, char *out, size_t size)
 {
 	if (!strcmp(root, "/var/lib/nook")) {
 		snprintf(out, size, "%s", instance);
@@ -27,7 +24,7 @@ int nk_net_attach(struct nk_nl *nl, const char *root, const char *network, const
 		  int netns_fd, struct nk_net_attachment *out, struct nk_err *err)
 {
 	char key[160];
-	link_key(root, instance, key, sizeof(key));
+	nk_net_link_key(root, instance, key, sizeof(key));
 	struct nk_network net;
 	struct nk_veth veth;
 	struct nk_err ignored;
@@ -65,15 +62,38 @@ int nk_net_detach(struct nk_nl *nl, const char *root, const char *network, const
 {
 	int r = 0;
 	char key[160];
-	link_key(root, instance, key, sizeof(key));
+	nk_net_link_key(root, instance, key, sizeof(key));
 	if (delete_link && (r = nk_veth_delete(nl, key, err)) < 0)
 		return r;
 	return nk_ipam_release(root, network ? network : NK_NETWORK_DEFAULT, instance, err);
 }
 
+/* Links are labelled with nk_net_link_key: only this root's are judged (by instance name);
+ * another root's are never touched. */
+struct scoped {
+	const char *root;
+	nk_exists_fn exists;
+	void *ctx;
+};
+
+static bool scoped_exists(const char *alias, void *opaque)
+{
+	const struct scoped *sc = opaque;
+	char name[160], key[160];
+	snprintf(name, sizeof(name), "%s", alias);
+	char *at = strchr(name, '@');
+	if (at)
+		*at = '\0';
+	nk_net_link_key(sc->root, name, key, sizeof(key));
+	if (strcmp(key, alias) != 0)
+		return true; /* another root's link */
+	return sc->exists(name, sc->ctx);
+}
+
 int nk_net_reconcile(struct nk_nl *nl, const char *root, nk_exists_fn exists, void *ctx,
 		     size_t *leases_released, size_t *links_deleted, struct nk_err *err)
 {
+	struct scoped sc = {.root = root, .exists = exists, .ctx = ctx};
 	size_t leases = 0, links = 0;
 	nk_autofree struct nk_network *nets = NULL;
 	nk_autofree struct nk_veth_stale *stale = NULL;
@@ -87,7 +107,7 @@ int nk_net_reconcile(struct nk_nl *nl, const char *root, nk_exists_fn exists, vo
 			return r;
 		leases += released;
 	}
-	if ((r = nk_veth_find_stale(nl, exists, ctx, &stale, &m, err)) < 0)
+	if ((r = nk_veth_find_stale(nl, scoped_exists, &sc, &stale, &m, err)) < 0)
 		return r;
 	for (size_t i = 0; i < m; i++) {
 		if (!stale[i].instance[0])

@@ -32,6 +32,11 @@
  * the host has it: instances reach the bridge, each other and the host, not beyond.
  */
 
+/* The name a veth is named and labelled by: the instance's, plus "@" and a hash of the root
+ * when it is not the default one, so two NOOK_ROOTs with an instance of the same name never
+ * take each other's link (links are host-wide). */
+void nk_net_link_key(const char *root, const char *instance, char *out, size_t size);
+
 /* What an attached instance got; worth keeping in the instance's state for inspect. */
 struct nk_net_attachment {
 	char network[NK_NETWORK_NAME_MAX + 1];

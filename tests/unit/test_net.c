@@ -55,8 +55,9 @@ static void veth_in_container(void **state)
 	assert_int_equal(at.addr, ip("10.88.0.2"));
 	assert_int_equal(at.gateway, ip("10.88.0.1"));
 	assert_int_equal(at.prefix, 16);
-	char want[NK_IFNAMSIZ];
-	nk_veth_host_name("web", want);
+	char want[NK_IFNAMSIZ], key[160];
+	nk_net_link_key(root, "web", key, sizeof(key));
+	nk_veth_host_name(key, want);
 	assert_string_equal(at.host_if, want);
 	assert_int_equal(strlen(at.host_if), 15);
 	assert_memory_equal(at.host_if, "nkv", 3);
@@ -68,7 +69,7 @@ static void veth_in_container(void **state)
 	assert_non_null(br);
 	assert_int_equal(rtnl_link_get_master(host), rtnl_link_get_ifindex(br));
 	assert_true(rtnl_link_get_flags(host) & IFF_UP);
-	assert_string_equal(rtnl_link_get_ifalias(host), "web");
+	assert_string_equal(rtnl_link_get_ifalias(host), key);
 	assert_int_equal(rtnl_link_get_ifindex(host), at.host_ifindex);
 	rtnl_link_put(host);
 	rtnl_link_put(br);

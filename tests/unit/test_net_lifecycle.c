@@ -75,8 +75,9 @@ static void failed_attach_changes_nothing(void **state)
 
 	/* the host end's name belongs to another live instance (a hash collision): refused,
 	 * and the other instance's link is left alone */
-	char taken[NK_IFNAMSIZ];
-	nk_veth_host_name("clash", taken);
+	char taken[NK_IFNAMSIZ], key[160];
+	nk_net_link_key(root, "clash", key, sizeof(key));
+	nk_veth_host_name(key, taken);
 	struct nl_sock *sk = nl_socket_in(-1);
 	struct rtnl_link *pair = rtnl_link_veth_alloc(), *peer = rtnl_link_veth_get_peer(pair);
 	rtnl_link_set_name(pair, taken);
@@ -140,11 +141,15 @@ static void reconcile_removes_leftovers(void **state)
 	struct nk_net_attachment at;
 	attach(NULL, "keep", &a, &at);
 	attach(NULL, "gone", &b, &at);
+	/* At the link level the labels carry this root's scope (nk_net_link_key). */
+	char keep_key[160], gone_key[160];
+	nk_net_link_key(root, "keep", keep_key, sizeof(keep_key));
+	nk_net_link_key(root, "gone", gone_key, sizeof(gone_key));
 	struct nk_veth_stale *stale;
 	size_t n;
-	assert_int_equal(nk_veth_find_stale(nl, only, (void *)"keep", &stale, &n, &err), 0);
+	assert_int_equal(nk_veth_find_stale(nl, only, keep_key, &stale, &n, &err), 0);
 	assert_int_equal(n, 1);
-	assert_string_equal(stale[0].instance, "gone");
+	assert_string_equal(stale[0].instance, gone_key);
 	assert_string_equal(stale[0].ifname, at.host_if);
 	free(stale);
 	size_t leases, links;
