@@ -79,7 +79,7 @@ deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing
 
 run: deps nook
-	./nook run -it --rm busybox
+	./nook tui
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
@@ -118,7 +118,7 @@ clang-check:
 
 integration: nook probes
 	NOOK_BIN=$(CURDIR)/nook NOOK_PROBES=$(CURDIR)/$(BUILD)/probe \
-		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/tui
 
 check: deps nook probes
 	@$(MAKE) --no-print-directory clang-check

@@ -225,10 +225,9 @@ static int create_run(struct nk_dash *d, struct dash_job *j, int out)
 	const struct dash_form *f = &d->form;
 	struct nk_run_opts o;
 	struct nk_err err = {0};
-	char name[64];
+	char name[64], pwd[4096];
 	struct nk_words words = {0};
 	memset(&o, 0, sizeof(o));
-	char pwd[4096];
 	o.image = f->val[F_IMAGE];
 	o.name = f->val[F_NAME][0] ? f->val[F_NAME] : NULL;
 	o.profile = f->val[F_PROFILE][0] ? f->val[F_PROFILE] : NULL;
@@ -238,8 +237,15 @@ static int create_run(struct nk_dash *d, struct dash_job *j, int out)
 	o.home = getenv("HOME");
 	/* -dit: a console to attach to, and a shell that waits for it. */
 	o.detach = o.tty = o.interactive = 1;
+	o.vm = !strcmp(f->val[F_KIND], "vm");
+	if (o.vm) {
+		/* As `run --vm`: CPUs counts vCPUs, and there is no network yet. */
+		o.vm_vcpus = f->val[F_CPUS][0] ? (unsigned)strtoul(f->val[F_CPUS], NULL, 10) : 0;
+		if (!o.network)
+			o.network = "none";
+	}
 	if ((f->val[F_MEMORY][0] && nk_limits_set_memory(&o.limits, f->val[F_MEMORY], &err) < 0) ||
-	    (f->val[F_CPUS][0] && nk_limits_set_cpus(&o.limits, f->val[F_CPUS], &err) < 0))
+	    (!o.vm && f->val[F_CPUS][0] && nk_limits_set_cpus(&o.limits, f->val[F_CPUS], &err) < 0))
 		goto fail;
 	if (f->val[F_COMMAND][0]) {
 		if (nk_shell_split(f->val[F_COMMAND], 0, &words, &err) < 0)

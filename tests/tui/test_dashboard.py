@@ -1,0 +1,209 @@
+"""The dashboard driven like a user would, in tmux: the `n` form, live numbers, attach and
+detach, filter, sort, the mouse, delete; logs, exec and help at 80x24; a monochrome vt100
+run; many instances. Assertions read capture-pane text."""
+import re
+import subprocess
+import time
+
+from conftest import NOOK
+
+
+def run_detached(nook, name, *cmd, tty=False):
+    args = ["run", "-d", "--network", "none", "--name", name] + (["-it"] if tty else [])
+    nook(*args, "busybox", "--", *(cmd or ("sleep", "1000")), check=True)
+
+
+def test_form_live_numbers_attach_filter_sort_delete(nook, dashboard):
+    s = dashboard(120, 40)
+    s.wait("No instances yet")
+
+    # The form checks as you type: a bad memory size is refused before anything runs.
+    s.keys("n")
+    s.wait("New instance")
+    s.keys("Tab", "Tab")
+    s.type("web1")
+    s.keys("Tab", "Tab")
+    s.type("64x")
+    s.wait(r"unknown unit 'x'")
+    s.keys("BSpace", "M", "Tab", "Tab")
+    s.wait(r"at most 64\.0M")
+    s.type("none")
+    s.wait(r"no network, only loopback")
+    s.keys("Enter")
+
+    # It appears with CPU and memory figures (CPU% needs two samples a second apart).
+    line = s.wait_row("web1", r"running .*\d+\.\d\s.*\d[KMG]?/64\.0M\s+\d+", timeout=15)
+    assert "busybox" in line
+    assert nook.state("web1")["status"] == "running"
+
+    # Attach: the detach key is on screen; detaching leaves it running.
+    s.keys("a")
+    s.wait("Detach with Ctrl-P Ctrl-Q")
+    s.type("echo tui-$((6*7))")
+    s.keys("Enter")
+    s.wait(r"^tui-42", timeout=5)
+    s.keys("C-p", "C-q")
+    s.wait("detached from web1; it keeps running")
+    s.wait_row("web1", "running")
+    assert nook.state("web1")["status"] == "running"
+
+    # Another instance made elsewhere shows up by itself.
+    run_detached(nook, "db1")
+    s.wait_row("db1", "running")
+    s.wait(r"Instances 2/2")
+
+    # Filter as you type; Esc clears it.
+    s.keys("/")
+    s.type("db")
+    s.wait(r"Instances 1/2\s+filter: db")
+    assert s.row("web1") is None and s.row("db1")
+    s.keys("Enter", "Escape")
+    s.wait(r"Instances 2/2\s*$")
+
+    # Sort: NAME is first in the menu; choosing it twice reverses.
+    s.keys("o")
+    s.wait("Sort by")
+    s.keys("Enter")
+    s.wait("sort: NAME asc")
+    s.keys("o", "Enter")
+    s.wait("sort: NAME desc")
+    names = [l[2:].split()[0] for l in s.lines() if re.match(r"^..(web1|db1)\s", l)]
+    assert names == ["web1", "db1"], names
+
+    # A click selects a row (screen row 4 is the second instance); Enter opens it.
+    s.click(5, 4)
+    s.keys("Enter")
+    s.wait("Instance db1")
+    s.keys("Escape")
+
+    # Delete asks first, then the row goes and so does the instance.
+    s.keys("g", "d")
+    s.wait(r"Delete web1\? It is running")
+    s.keys("y")
+    s.wait(r"^..web1\s", gone=True)
+    deadline = time.monotonic() + 10
+    while "web1" in nook.instances() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert nook.instances() == ["db1"]
+
+
+def test_80x24_logs_search_exec_help(nook, dashboard):
+    run_detached(nook, "talk", "sh", "-c",
+                 "for i in 1 2 3; do echo line-$i; done; echo '日本語 ✓ wide'; echo needle here; sleep 1000")
+    run_detached(nook, "box", "sh", tty=True)
+    long_name = "a-very-long-instance-name-" + "x" * 37  # 63 characters, the limit
+    run_detached(nook, long_name)
+    s = dashboard(80, 24)
+    s.wait_row("talk", "running")
+    lines = s.lines()
+    assert len(lines) == 24 and all(len(l) <= 80 for l in lines)
+    assert re.search(r"\? help\s+q quit\s*$", lines[-1]), lines[-1]
+    # A long name is cut with an ellipsis; the columns after it stay in place.
+    long_row = next(l for l in lines if l[2:].startswith("a-very-long"))
+    assert "…" in long_row and long_row.index("running") == s.row("talk").index("running"), long_row
+
+    # Logs: follow, then search with highlight and n.
+    s.keys("G")  # talk sorts last
+    s.keys("l")
+    s.wait("Log of talk")
+    s.wait("line-3")
+    s.wait("日本語 ✓ wide")  # wide characters keep their columns
+    s.keys("/")
+    s.type("needle")
+    s.keys("Enter")
+    s.wait("search: needle")
+    escaped = s.text(escapes=True)
+    assert re.search(r"\x1b\[[0-9;]*m(needle)", escaped), "the match is not highlighted"
+    s.keys("Escape")
+    s.wait("Instances 3/3")
+
+    # e finds a shell by itself; exit comes back.
+    s.keys("g", "j", "e")
+    s.wait(r"sh in box\. Type exit")
+    s.type("echo exec-$((2+3))")
+    s.keys("Enter")
+    s.wait(r"^exec-5", timeout=5)
+    s.type("exit")
+    s.keys("Enter")
+    s.wait(r"the sh in box ended")
+
+    # ':' runs any command: one line of output on the message line, more in the pager.
+    s.keys(":")
+    s.type("version")
+    s.keys("Enter")
+    s.wait(r"^nook \d+\.\d+")
+    s.keys(":")
+    s.type("ls -a")
+    s.keys("Enter")
+    s.wait(r":ls -a  \(exit 0\)")
+    s.wait(r"^box\s+container\s+running")
+    s.keys("Escape")
+    s.keys(":")
+    s.type("frobnicate")
+    s.keys("Enter")
+    s.wait("no such command: frobnicate")
+
+    # ? lists every key of the view, from the same table as the footer.
+    s.keys("?")
+    s.wait("Keys in the instance list")
+    for key in ("Enter", "Space", "attach", "filter", "sort"):
+        assert key in s.text()
+    s.keys("Escape")
+    s.wait("Instances 3/3")
+
+
+def test_monochrome_vt100_tags(nook, dashboard):
+    for name in ("m1", "m2", "m3"):
+        run_detached(nook, name)
+    s = dashboard(80, 24, TERM="vt100", LANG="C", LC_ALL="C", NO_COLOR="1")
+    s.wait_row("m3", r"running.*\d")
+    escaped = s.text(escapes=True)
+    assert not re.search(r"\x1b\[(3|4)[0-7]m", escaped), "colour on a monochrome terminal"
+    assert "\x1b[7m" in escaped or "\x1b[1m" in escaped, "no emphasis at all"
+
+    s.keys("j", "Enter")
+    s.wait("Instance m2")
+    s.keys("3")
+    s.wait(r"net\s+\d+\s+\d+\s+isolated")
+    s.wait(r"In short: [5-8] of [6-8] namespaces its own, \d+ capabilities, NoNewPrivs yes")
+    s.keys("Escape")
+
+    # Tag two rows with space (an ASCII mark here) and stop both at once.
+    s.keys("g", "Space", "Space")
+    s.wait(r"2 tagged")
+    assert s.row("m1").startswith("*") and s.row("m2").startswith("*")
+    s.keys("s")
+    s.wait_row("m1", "exited")
+    s.wait_row("m2", "exited")
+    s.wait_row("m3", "running")
+
+    # Errors say what to do, on the message line.
+    s.keys("Escape", "g", "p")
+    s.wait("error: m1 is not running: start it with s")
+
+    # Attaching to an instance without a terminal: its output, and the same way back.
+    s.keys("G", "a")
+    s.wait("m3 has no terminal")
+    s.keys("C-c")  # not passed on: the workload must not stop
+    s.keys("C-p", "C-q")
+    s.wait("detached from m3; it keeps running")
+    assert nook.state("m3")["status"] == "running"
+
+
+def test_200_instances(nook, dashboard):
+    # Created, not started: the list, its counts and scrolling are what is under test.
+    names = [f"n{i:03d}" for i in range(200)]
+    procs = []
+    for chunk in range(0, 200, 25):
+        script = " && ".join(f"{NOOK} create --network none --name {n} busybox >/dev/null"
+                             for n in names[chunk:chunk + 25])
+        procs.append(subprocess.Popen(["sh", "-c", script], env=nook.env))
+    assert all(p.wait(timeout=60) == 0 for p in procs)
+    s = dashboard(120, 40)
+    s.wait(r"200 instances: 0 running, 0 paused, 0 stopped, 200 created")
+    s.wait_row("n000", "created")
+    s.keys("G")
+    s.wait_row("n199", "created")
+    s.keys("/")
+    s.type("n19")
+    s.wait(r"Instances 10/200")
