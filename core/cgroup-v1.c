@@ -215,19 +215,7 @@ static void v1_read_stats(const struct nk_cgroup_reader *rd, struct nk_cgroup_st
 	    nk_cg_parse_keyed(buf, "nr_throttled", &st->cpu_throttled_periods) == 0 &&
 	    nk_cg_parse_keyed(buf, "throttled_time", &st->cpu_throttled_ns) == 0)
 		st->have |= NK_STAT_THROTTLE;
-	if (nk_cgroup_pread(rd->fd[NK_CGF_MEM_CURRENT], buf, sizeof(buf)) > 0 &&
-	    nk_cg_parse_u64(buf, &st->mem_current) == 0 &&
-	    nk_cgroup_pread(rd->fd[NK_CGF_MEM_LIMIT], buf, sizeof(buf)) > 0 && nk_cg_parse_u64(buf, &st->mem_limit) == 0)
-		st->have |= NK_STAT_MEM;
-	if (nk_cgroup_pread(rd->fd[NK_CGF_MEM_PEAK], buf, sizeof(buf)) > 0 && nk_cg_parse_u64(buf, &st->mem_peak) == 0)
-		st->have |= NK_STAT_MEM_PEAK;
-	if (nk_cgroup_pread(rd->fd[NK_CGF_MEM_EVENTS], buf, sizeof(buf)) > 0 &&
-	    nk_cg_parse_keyed(buf, "oom_kill", &st->oom_kills) == 0)
-		st->have |= NK_STAT_OOM;
-	if (nk_cgroup_pread(rd->fd[NK_CGF_PIDS_CURRENT], buf, sizeof(buf)) > 0 &&
-	    nk_cg_parse_u64(buf, &st->pids_current) == 0 &&
-	    nk_cgroup_pread(rd->fd[NK_CGF_PIDS_LIMIT], buf, sizeof(buf)) > 0 && nk_cg_parse_u64(buf, &st->pids_limit) == 0)
-		st->have |= NK_STAT_PIDS;
+	nk_cgroup_read_common(rd, st);
 	if (nk_cgroup_pread(rd->fd[NK_CGF_IO], buf, sizeof(buf)) >= 0 &&
 	    nk_cg_parse_blkio(buf, &st->io_read_bytes, &st->io_write_bytes) == 0)
 		st->have |= NK_STAT_IO;

@@ -166,19 +166,7 @@ static void v2_read_stats(const struct nk_cgroup_reader *rd, struct nk_cgroup_st
 			st->have |= NK_STAT_THROTTLE;
 		}
 	}
-	if (nk_cgroup_pread(rd->fd[NK_CGF_MEM_CURRENT], buf, sizeof(buf)) > 0 &&
-	    nk_cg_parse_u64(buf, &st->mem_current) == 0 &&
-	    nk_cgroup_pread(rd->fd[NK_CGF_MEM_LIMIT], buf, sizeof(buf)) > 0 && nk_cg_parse_u64(buf, &st->mem_limit) == 0)
-		st->have |= NK_STAT_MEM;
-	if (nk_cgroup_pread(rd->fd[NK_CGF_MEM_PEAK], buf, sizeof(buf)) > 0 && nk_cg_parse_u64(buf, &st->mem_peak) == 0)
-		st->have |= NK_STAT_MEM_PEAK;
-	if (nk_cgroup_pread(rd->fd[NK_CGF_MEM_EVENTS], buf, sizeof(buf)) > 0 &&
-	    nk_cg_parse_keyed(buf, "oom_kill", &st->oom_kills) == 0)
-		st->have |= NK_STAT_OOM;
-	if (nk_cgroup_pread(rd->fd[NK_CGF_PIDS_CURRENT], buf, sizeof(buf)) > 0 &&
-	    nk_cg_parse_u64(buf, &st->pids_current) == 0 &&
-	    nk_cgroup_pread(rd->fd[NK_CGF_PIDS_LIMIT], buf, sizeof(buf)) > 0 && nk_cg_parse_u64(buf, &st->pids_limit) == 0)
-		st->have |= NK_STAT_PIDS;
+	nk_cgroup_read_common(rd, st);
 	if (nk_cgroup_pread(rd->fd[NK_CGF_IO], buf, sizeof(buf)) >= 0 &&
 	    nk_cg_parse_io_stat(buf, &st->io_read_bytes, &st->io_write_bytes) == 0)
 		st->have |= NK_STAT_IO;

@@ -86,6 +86,10 @@ void nk_cgroup_reader_open(struct nk_cgroup *cg, struct nk_cgroup_reader *rd);
 void nk_cgroup_reader_read(const struct nk_cgroup_reader *rd, struct nk_cgroup_stats *st);
 void nk_cgroup_reader_close(struct nk_cgroup_reader *rd);
 
+/* Memory, OOM and pids: the same files' meaning on both layouts (the names differ and
+ * are in rd). Adds to st->have. */
+void nk_cgroup_read_common(const struct nk_cgroup_reader *rd, struct nk_cgroup_stats *st);
+
 /* Read a small cgroup file at offset 0 into buf (NUL-terminated); -errno on failure. */
 int nk_cgroup_pread(int fd, char *buf, size_t size);
 

@@ -37,6 +37,9 @@ int nk_cli_parse_grace(const struct nk_cmd *cmd, int argc, char **argv, int *gra
 
 #define NK_EXIT_FAILURE 125
 
+/* Print (and with -f follow) one of an instance's append-only files, for logs and events. */
+int nk_cli_print_instance_file(struct nk_cli *cli, const char *cmd_name, const char *file, int argc, char **argv);
+
 /* Relay this terminal over an attached control connection; returns the exit code. */
 int nk_cli_attach_fd(struct nk_cli *cli, const char *name, int fd, int tty, int stdin_on);
 
