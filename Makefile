@@ -118,7 +118,9 @@ clang-check:
 
 integration: nook probes
 	NOOK_BIN=$(CURDIR)/nook NOOK_PROBES=$(CURDIR)/$(BUILD)/probe \
-		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/tui
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	@# A separate run: each suite has its own conftest module.
+	NOOK_BIN=$(CURDIR)/nook $(PYTHON) -m pytest -q -p no:cacheprovider tests/tui
 
 check: deps nook probes
 	@$(MAKE) --no-print-directory clang-check
@@ -181,3 +183,12 @@ $(BUILD)/vm-guest/runvm: tests/vm-guest/runvm.c $(BUILD)/libnook.a
 
 .PHONY: vm-guest
 vm-guest: $(BUILD)/vm-guest/guest.bin $(BUILD)/vm-guest/guest-vmlinux.elf $(BUILD)/vm-guest/runvm
+
+# --- drill agent ---
+# The static helper `nook drill` binds read-only into a sandbox (tools/drill-agent.c).
+$(BUILD)/drill-agent: tools/drill-agent.c
+	@mkdir -p $(dir $@)
+	@echo "  AGENT   $@"
+	@$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -static -o $@ $<
+
+nook: $(BUILD)/drill-agent
