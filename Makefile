@@ -184,3 +184,11 @@ $(BUILD)/vm-guest/runvm: tests/vm-guest/runvm.c $(BUILD)/libnook.a
 .PHONY: vm-guest
 vm-guest: $(BUILD)/vm-guest/guest.bin $(BUILD)/vm-guest/guest-vmlinux.elf $(BUILD)/vm-guest/runvm
 
+# --- drill agent ---
+# The static helper `nook drill` binds read-only into a sandbox (tools/drill-agent.c).
+$(BUILD)/drill-agent: tools/drill-agent.c
+	@mkdir -p $(dir $@)
+	@echo "  AGENT   $@"
+	@$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -static -o $@ $<
+
+nook: $(BUILD)/drill-agent

@@ -83,7 +83,7 @@ static int plan_limits(const struct nk_profile *p, struct nk_run_opts *opts, str
 static int plan_seccomp(const struct nk_paths *paths, const struct nk_profile *p, const struct nk_run_opts *opts,
 			const char *const *dirs, struct nk_plan *plan, struct nk_err *err)
 {
-	plan->seccomp_notify = p->seccomp_notify;
+	plan->seccomp_notify = p->seccomp_notify || opts->seccomp_notify_force;
 	if (opts->seccomp && !strcmp(opts->seccomp, "unconfined")) {
 		plan->seccomp_path[0] = '\0';
 		return 0;

@@ -39,6 +39,7 @@ struct nk_run_opts {
 	uint64_t cap_add, cap_drop; /* --cap-add / --cap-drop, bit n = capability n */
 	int read_only;          /* --read-only */
 	const char *pwd, *home; /* for $PWD / $HOME in a profile's mounts */
+	int seccomp_notify_force; /* report every denial live, whatever the profile says (drill) */
 	/* Filled by the plan (plan.c) from the profile; spec-build reads them. */
 	struct nk_plan *plan;
 };

@@ -112,9 +112,14 @@ const struct nk_cmd nk_cmds[] = {
      "Denied system calls are reported live under a profile with seccomp-notify (teach).\n",
      nk_cmd_events, 0},
     {"drill", NULL, "[--profile NAME] NAME|IMAGE", "escape attempts inside a sandbox, and which layer stopped each",
-     "", nk_cmd_drill, 0},
+     "  --profile NAME  the sandbox profile to drill (default: default); every denial is reported live\n"
+     "  --json          the attempts as JSON\n"
+     "IMAGE: a throwaway instance (--net none, --pids 48, --memory 32M) is made, drilled and removed.",
+     nk_cmd_drill, 0},
     {"compare", NULL, "[--json] [IMAGE] [-- CMD]", "the same workload as a container and as a VM, side by side",
-     "", nk_cmd_compare, 0},
+     "  --json   every field; null and a reason where a side cannot be measured here\n"
+     "IMAGE defaults to busybox; CMD runs after the facts are gathered.",
+     nk_cmd_compare, 0},
     {"diff", NULL, "NAME", "what an instance added, changed and deleted (its overlay's upper layer)", "",
      nk_cmd_diff, 0},
     {"cp", NULL, "NAME:PATH HOSTPATH | HOSTPATH NAME:PATH", "copy files out of or into an instance", "",

@@ -1,0 +1,208 @@
+/* `nook drill`: a throwaway instance with the agent bound in, run to the end, read back
+ * (console, events.log, spec, state), classified, removed. */
+#include "drill.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "instance.h"
+#include "logs.h"
+#include "spec.h"
+#include "util.h"
+
+#define AGENT_DEST "/.nook-drill-agent"
+#define DRILL_PIDS "48"
+#define DRILL_MEMORY "32M"
+#define DRILL_TIMEOUT_S 60
+
+int nk_drill_agent_path(char *out, size_t size, struct nk_err *err)
+{
+	const char *env = getenv("NOOK_DRILL_AGENT");
+	if (env && *env) {
+		if (access(env, X_OK) < 0)
+			return nk_err_set(err, errno, "NOOK_DRILL_AGENT=%s", env);
+		snprintf(out, size, "%s", env);
+		return 0;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = '\0';
+		/* Built tree: ./nook beside build/; installed: PREFIX/bin/nook beside PREFIX/libexec. */
+		const char *rel[] = {"build/drill-agent", "../libexec/nook/drill-agent"};
+		for (size_t i = 0; i < NK_ARRAY_SIZE(rel); i++) {
+			if ((size_t)snprintf(out, size, "%s/%s", self, rel[i]) >= size)
+				continue;
+			if (access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	return nk_err_msg(err, ENOENT, "the drill agent is missing: run `make` (it builds build/drill-agent), "
+				       "or set NOOK_DRILL_AGENT to its path");
+}
+
+/* Whether this kernel takes int $0x80 at all, asked of ourselves (a getpid, harmless). */
+static int host_has_i386(void)
+{
+#if defined(__x86_64__)
+	long ret;
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory", "cc", "r8", "r9", "r10", "r11");
+	return ret > 0;
+#else
+	return 0;
+#endif
+}
+
+struct buf {
+	char *data;
+	size_t len;
+};
+
+static int sink(const char *data, size_t len, void *opaque)
+{
+	struct buf *b = opaque;
+	char *grown = realloc(b->data, b->len + len + 1);
+	if (!grown)
+		return -ENOMEM;
+	memcpy(grown + b->len, data, len);
+	b->len += len;
+	grown[b->len] = '\0';
+	b->data = grown;
+	return 0;
+}
+
+static int wait_stopped(const struct nk_paths *paths, const char *name, struct nk_instance_info *info,
+			struct nk_err *err)
+{
+	uint64_t deadline = nk_now_ns() + (uint64_t)DRILL_TIMEOUT_S * 1000000000ull;
+	for (;;) {
+		int r = nk_inst_get(paths, name, info, err);
+		if (r < 0)
+			return r;
+		if (info->state.status == NK_STOPPED)
+			return 0;
+		if (nk_now_ns() > deadline)
+			return nk_err_msg(err, ETIMEDOUT, "the drill in %s did not finish within %d s", name,
+					  DRILL_TIMEOUT_S);
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Everything after the instance exists; the caller removes it whatever happens here. */
+static int drill_in(const struct nk_paths *paths, const char *name, struct nk_drill_report *rep, struct nk_err *err)
+{
+	int r = nk_inst_start(paths, name, 0, NULL, err);
+	struct nk_instance_info info;
+	if (r == 0)
+		r = wait_stopped(paths, name, &info, err);
+	if (r < 0)
+		return r;
+	char cfg[PATH_MAX];
+	struct nk_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	if (nk_path_instance(paths, name, "config.json", cfg, sizeof(cfg)) < 0)
+		return nk_err_msg(err, ENAMETOOLONG, "instance path too long");
+	if ((r = nk_spec_load_file(cfg, &spec, err)) < 0)
+		return r;
+	struct nk_drill_ctx ctx = {
+	    .cap_eff = spec.cap_effective,
+	    .seccomp = spec.seccomp_path && *spec.seccomp_path,
+	    .seccomp_feed = spec.seccomp_notify,
+	    .host_i386 = host_has_i386(),
+	    .pids_limit = spec.limits.pids,
+	    .memory_limit = spec.limits.memory,
+	    .oom_kills = info.state.oom_kills,
+	};
+	nk_spec_free(&spec);
+	struct buf out = {0}, events = {0};
+	r = nk_logs_read(paths, name, -1, 0, sink, &out, err);
+	/* No events.log at all: nothing was refused by the filter. */
+	struct nk_err ignored;
+	if (r == 0)
+		(void)!nk_logs_read_file(paths, name, "events.log", -1, 0, sink, &events, &ignored);
+	if (r == 0)
+		r = nk_drill_classify(out.data, events.data, &ctx, rep, err);
+	free(out.data);
+	free(events.data);
+	return r;
+}
+
+int nk_drill_run(const struct nk_paths *paths, const struct nk_drill_opts *opts, struct nk_drill_report *rep,
+		 struct nk_err *err)
+{
+	memset(rep, 0, sizeof(*rep));
+	struct nk_volume vol = {.readonly = 1};
+	snprintf(vol.dest, sizeof(vol.dest), "%s", AGENT_DEST);
+	int r = nk_drill_agent_path(vol.source, sizeof(vol.source), err);
+	if (r < 0)
+		return r;
+	char *cmd[] = {(char *)AGENT_DEST, NULL};
+	struct nk_run_opts ro = {
+	    .image = opts->image,
+	    .cmd = cmd,
+	    .cmd_count = 1,
+	    .detach = 1,
+	    .volumes = &vol,
+	    .volume_count = 1,
+	    .network = "none",
+	    .profile = opts->profile,
+	    .seccomp_notify_force = 1,
+	};
+	if ((r = nk_limits_set_pids(&ro.limits, DRILL_PIDS, err)) < 0 ||
+	    (r = nk_limits_set_memory(&ro.limits, DRILL_MEMORY, err)) < 0)
+		return r;
+	char name[64];
+	if ((r = nk_inst_create(paths, &ro, name, sizeof(name), err)) < 0)
+		return r;
+	snprintf(rep->instance, sizeof(rep->instance), "%s", name);
+	snprintf(rep->image, sizeof(rep->image), "%s", opts->image);
+	snprintf(rep->profile, sizeof(rep->profile), "%s", opts->profile ? opts->profile : "default");
+	r = drill_in(paths, name, rep, err);
+	struct nk_err rm_err;
+	if (nk_inst_remove(paths, name, 1, &rm_err) < 0 && r == 0) {
+		*err = rm_err;
+		r = -rm_err.code;
+	}
+	return r;
+}
+
+char *nk_drill_to_json(const struct nk_drill_report *rep)
+{
+	json_object *o = json_object_new_object(), *rows = json_object_new_array();
+	json_object_object_add(o, "image", json_object_new_string(rep->image));
+	json_object_object_add(o, "profile", json_object_new_string(rep->profile));
+	json_object_object_add(o, "seccomp", json_object_new_boolean(rep->ctx.seccomp));
+	json_object_object_add(o, "seccomp_feed", json_object_new_boolean(rep->ctx.seccomp_feed));
+	json_object_object_add(o, "pids_limit", json_object_new_int64((int64_t)rep->ctx.pids_limit));
+	json_object_object_add(o, "memory_limit", json_object_new_int64((int64_t)rep->ctx.memory_limit));
+	json_object_object_add(o, "oom_kills", json_object_new_int64((int64_t)rep->ctx.oom_kills));
+	for (size_t i = 0; i < rep->count; i++) {
+		const struct nk_drill_row *r = &rep->rows[i];
+		json_object *j = json_object_new_object();
+		json_object_object_add(j, "seq", json_object_new_int(r->seq));
+		json_object_object_add(j, "attempt", json_object_new_string(r->name));
+		json_object_object_add(j, "syscall", json_object_new_string(r->syscall));
+		json_object_object_add(j, "outcome", json_object_new_string(r->outcome));
+		json_object_object_add(j, "errno", json_object_new_int(r->err));
+		json_object_object_add(j, "signal", json_object_new_int(r->sig));
+		json_object_object_add(j, "layer", json_object_new_string(nk_drill_layer_name(r->layer)));
+		json_object_object_add(j, "why", json_object_new_string(r->why));
+		json_object_object_add(j, "detail", json_object_new_string(r->detail));
+		json_object_array_add(rows, j);
+	}
+	json_object_object_add(o, "attempts", rows);
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *copy = text ? strdup(text) : NULL;
+	json_object_put(o);
+	return copy;
+}

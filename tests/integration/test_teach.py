@@ -1,0 +1,94 @@
+"""nook drill and nook compare: each escape attempt names the layer that stopped it, under
+default, strict and unconfined; compare measures the container and explains the VM side."""
+import json
+
+import pytest
+
+
+def drill(nook, profile):
+    p = nook("drill", "--json", "--profile", profile, "busybox", timeout=90)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert nook.instances() == []
+    return {a["attempt"]: a for a in doc["attempts"]}, doc
+
+
+EXPECTED = {
+    "default": {"mount": "seccomp", "userns": "seccomp", "proc-sys": "read-only mount",
+                "masked": "masked path", "kmsg": "device policy", "module": "seccomp",
+                "mknod-disk": "device policy", "ptrace": "capability", "open-by-handle": "seccomp",
+                "i386": "seccomp", "kill-pid1": "namespace", "fork-bomb": "cgroup limit",
+                "memory-hog": "cgroup limit"},
+    "strict": {"mount": "seccomp", "userns": "seccomp", "proc-sys": "read-only mount",
+               "mknod-disk": "capability", "ptrace": "seccomp", "kill-pid1": "namespace",
+               "fork-bomb": "cgroup limit", "memory-hog": "cgroup limit"},
+    "unconfined": {"mount": "capability", "userns": "namespace", "proc-sys": "read-only mount",
+                   "ptrace": "capability", "kill-pid1": "namespace", "fork-bomb": "cgroup limit",
+                   "memory-hog": "cgroup limit"},
+}
+
+
+@pytest.mark.parametrize("profile", sorted(EXPECTED))
+def test_drill_names_the_layer(nook, profile):
+    rows, doc = drill(nook, profile)
+    for attempt, layer in EXPECTED[profile].items():
+        assert rows[attempt]["layer"] == layer, (attempt, rows[attempt])
+    for r in rows.values():
+        assert r["layer"] != "unknown", r
+        assert r["why"]
+    assert rows["memory-hog"]["outcome"] == "killed (SIGKILL)" and doc["oom_kills"] >= 1
+    assert rows["fork-bomb"]["outcome"] == "EAGAIN"
+    if profile != "unconfined":
+        # Nothing gets through the default or strict confinement.
+        assert [a for a, r in rows.items() if r["layer"] == "got through"] == []
+        assert doc["seccomp_feed"] is True
+    else:
+        assert doc["seccomp"] is False
+        assert rows["i386"]["layer"] in ("got through", "host kernel")
+
+
+def test_drill_table(nook):
+    p = nook("drill", "busybox", timeout=90)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[1].split()[:4] == ["#", "ATTEMPT", "OUTCOME", "LAYER"]
+    mount = next(l for l in lines if l.split()[1:2] == ["mount"])
+    assert "seccomp" in mount
+
+
+def test_drill_bad_input(nook):
+    for args in (["drill", "no-such-image"], ["drill", "--profile", "no-such", "busybox"], ["drill"],
+                 ["drill", "--bogus", "busybox"]):
+        p = nook(*args)
+        assert p.returncode == 125, (args, p.stderr)
+        assert p.stderr.startswith("nook")
+    assert nook.instances() == []
+
+
+def test_compare_json(nook):
+    p = nook("compare", "--json", "busybox", "--", "echo", "workload-ran", timeout=60)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    c, vm = doc["container"], doc["vm"]
+    fields = ["startup_ms", "phases_ms", "monitor_rss_kib", "memory_current_bytes", "kernel",
+              "processes_seen", "mounts_seen", "net_interfaces_seen", "host_kmsg_readable",
+              "namespaces_shared_with_host", "seccomp_filters", "syscall_surface",
+              "vcpus_beyond_host_cores"]
+    for f in fields + ["measured", "reason"]:
+        assert f in c and f in vm, f
+    assert c["measured"] is True and c["reason"] is None
+    assert c["startup_ms"] > 0 and c["monitor_rss_kib"] > 0 and c["memory_current_bytes"] > 0
+    assert c["kernel"] == doc["host_kernel"]
+    assert 0 < c["processes_seen"] < 20
+    assert c["host_kmsg_readable"] is False
+    assert "net" not in c["namespaces_shared_with_host"].split()
+    if not vm["measured"]:
+        assert vm["reason"]
+        assert all(vm[f] is None for f in fields)
+    assert nook.instances() == []
+
+
+def test_compare_bad_image(nook):
+    p = nook("compare", "no-such-image")
+    assert p.returncode == 125
+    assert nook.instances() == []
