@@ -131,6 +131,10 @@ check: deps nook probes
 
 install: nook
 	install -D -m 0755 nook $(DESTDIR)$(PREFIX)/bin/nook
+	install -D -m 0755 $(BUILD)/drill-agent $(DESTDIR)$(PREFIX)/libexec/nook/drill-agent
+	install -d $(DESTDIR)$(PREFIX)/share/nook/profiles/seccomp
+	install -m 0644 profiles/*.profile $(DESTDIR)$(PREFIX)/share/nook/profiles/
+	install -m 0644 profiles/seccomp/*.json $(DESTDIR)$(PREFIX)/share/nook/profiles/seccomp/
 
 # Start-up time against crun, runc, bwrap and the unshare floor (installs the peers).
 bench: nook
