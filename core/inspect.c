@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "caps.h"
 #include "cgroup.h"
 #include "instance.h"
 #include "util.h"
@@ -65,6 +66,20 @@ int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json,
 		if (spec.network && !strcmp(spec.network, "host"))
 			json_object_array_add(warnings, json_object_new_string(
 			    "--net host: the instance shares the host's network namespace; its network is not isolated"));
+		if (!spec.vm && !spec.seccomp_path)
+			json_object_array_add(warnings, json_object_new_string(
+			    "no seccomp filter (unconfined): every system call reaches the host's kernel, checked only by "
+			    "capabilities and namespaces"));
+		json_object *sec = json_object_new_object();
+		json_object_object_add(sec, "profile", json_object_new_string(spec.profile ? spec.profile : "-"));
+		json_object_object_add(sec, "seccomp", json_object_new_string(spec.seccomp_path ? spec.seccomp_path : "none"));
+		json_object_object_add(sec, "seccomp_notify", json_object_new_boolean(spec.seccomp_notify));
+		char caps[1024];
+		nk_caps_format(spec.cap_effective, caps, sizeof(caps));
+		json_object_object_add(sec, "capabilities", json_object_new_string(caps));
+		json_object_object_add(sec, "no_new_privileges", json_object_new_boolean(spec.no_new_privs));
+		json_object_object_add(sec, "readonly_root", json_object_new_boolean(spec.root_readonly));
+		json_object_object_add(o, "Security", sec);
 		json_object_object_add(o, "Warnings", warnings);
 		nk_spec_free(&spec);
 	}

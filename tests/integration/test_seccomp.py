@@ -466,3 +466,13 @@ def test_user_profile_takes_precedence(nook):
     assert os.path.join(d, "strict.profile") in show, show
     got = syscalls(nook, "write:/", "keyctl", opts=("--profile", "strict"))
     assert got == {"write:/": "ok", "keyctl": "EPERM"}, got
+
+
+def test_inspect_warns_about_unconfined_and_shows_the_confinement(nook):
+    nook("create", "--name", "unc", "--profile", "unconfined", "busybox", check=True)
+    nook("create", "--name", "dfl", "busybox", check=True)
+    unc, dfl = nook.inspect("unc"), nook.inspect("dfl")
+    assert any("no seccomp filter" in w for w in unc["Warnings"])
+    assert unc["Security"]["seccomp"] == "none" and unc["Security"]["profile"] == "unconfined"
+    assert not any("seccomp" in w for w in dfl["Warnings"])
+    assert dfl["Security"]["seccomp"].endswith("seccomp.json") and dfl["Security"]["no_new_privileges"]
