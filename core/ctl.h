@@ -28,6 +28,7 @@ enum nk_ctl_type {
 	NK_CTL_PAUSE,      /* c->m: freeze every process of the instance */
 	NK_CTL_RESUME,     /* c->m: thaw them */
 	NK_CTL_OK,         /* m->c: the request (pause, resume) is done */
+	NK_CTL_KVM_STATS,  /* c->m: a VM's KVM counters; m->c: the answer, JSON text */
 	NK_CTL_TYPE_MAX,
 };
 

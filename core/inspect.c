@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "caps.h"
 #include "cgroup.h"
@@ -80,6 +82,24 @@ int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json,
 		json_object_object_add(sec, "no_new_privileges", json_object_new_boolean(spec.no_new_privs));
 		json_object_object_add(sec, "readonly_root", json_object_new_boolean(spec.root_readonly));
 		json_object_object_add(o, "Security", sec);
+		char *kvm = NULL;
+		if (spec.vm && info.state.status == NK_RUNNING && nk_inst_kvm_stats(paths, name, &kvm, &ignored) == 0) {
+			json_object_object_add(o, "KVM", json_tokener_parse(kvm));
+			free(kvm);
+		}
+		if (spec.vm) {
+			json_object *v = json_object_new_object();
+			json_object_object_add(v, "kernel", json_object_new_string(spec.vm_kernel ? spec.vm_kernel : "-"));
+			json_object_object_add(v, "vcpus", json_object_new_int((int)(spec.vm_vcpus ? spec.vm_vcpus : 1)));
+			long cores = sysconf(_SC_NPROCESSORS_ONLN);
+			json_object_object_add(v, "host_cores", json_object_new_int((int)cores));
+			if ((long)spec.vm_vcpus > cores)
+				json_object_array_add(warnings, json_object_new_string(
+				    "more vCPUs than the host has cores: they share the cores (allowed, but slower)"));
+			json_object_object_add(v, "memory_bytes",
+					       json_object_new_int64((int64_t)(spec.limits.memory ? spec.limits.memory : 256ull << 20)));
+			json_object_object_add(o, "VM", v);
+		}
 		json_object_object_add(o, "Warnings", warnings);
 		nk_spec_free(&spec);
 	}

@@ -122,6 +122,17 @@ int nk_inst_create(const struct nk_paths *paths, const struct nk_run_opts *opts_
 		nk_plan_free(&plan);
 		return r;
 	}
+	/* A VM's files are kept by absolute path: a later start may run from anywhere. */
+	char kernel[PATH_MAX], initrd[PATH_MAX];
+	if (opts->vm_kernel && realpath(opts->vm_kernel, kernel))
+		opts->vm_kernel = kernel;
+	if (opts->vm_initrd) {
+		if (!realpath(opts->vm_initrd, initrd)) {
+			nk_plan_free(&plan);
+			return nk_err_set(err, errno, "--initrd %s", opts->vm_initrd);
+		}
+		opts->vm_initrd = initrd;
+	}
 	struct nk_image img;
 	if ((r = nk_image_resolve(paths, opts->image, &img, err)) < 0) {
 		nk_plan_free(&plan);
@@ -458,4 +469,23 @@ int nk_inst_attach(const struct nk_paths *paths, const char *name, unsigned flag
 		return nk_err_set(err, -r, "cannot attach to %s", name);
 	}
 	return fd;
+}
+
+int nk_inst_kvm_stats(const struct nk_paths *paths, const char *name, char **json, struct nk_err *err)
+{
+	int fd = nk_ctl_connect(paths, name, err);
+	if (fd < 0)
+		return fd;
+	int r = nk_ctl_send(fd, NK_CTL_KVM_STATS, NULL, 0);
+	struct nk_ctl_hdr h;
+	static char buf[NK_CTL_MAX_PAYLOAD + 1];
+	ssize_t n = r < 0 ? r : nk_ctl_recv(fd, &h, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return nk_err_set(err, (int)-n, "cannot ask the monitor of %s", name);
+	buf[n] = '\0';
+	if (h.type != NK_CTL_KVM_STATS)
+		return nk_err_msg(err, EINVAL, "%s: %s", name, buf);
+	*json = strdup(buf);
+	return *json ? 0 : nk_err_set(err, ENOMEM, "reading KVM counters");
 }

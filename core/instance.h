@@ -51,6 +51,9 @@ int nk_inst_list(const struct nk_paths *paths, nk_inst_visit_fn visit, void *opa
 int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json,
 		    struct nk_err *err) NK_MUST_CHECK;
 
+/* A running VM's KVM counters as JSON text (malloc'd), from its monitor. */
+int nk_inst_kvm_stats(const struct nk_paths *paths, const char *name, char **json, struct nk_err *err) NK_MUST_CHECK;
+
 /* Connect to a running instance's monitor and attach with flags. */
 int nk_inst_attach(const struct nk_paths *paths, const char *name, unsigned flags,
 		   struct nk_err *err) NK_MUST_CHECK;

@@ -124,6 +124,15 @@ static void handle_message(struct monitor *m, struct nk_client *c, const struct 
 	case NK_CTL_RESUME:
 		set_paused(m, c, h->type == NK_CTL_PAUSE);
 		break;
+	case NK_CTL_KVM_STATS: {
+		char *json = m->spec.vm && !m->init_exited ? nk_vm_instance_stats_json(&m->vmi) : NULL;
+		if (json && strlen(json) <= NK_CTL_MAX_PAYLOAD)
+			(void)nk_client_queue(c, NK_CTL_KVM_STATS, json, strlen(json));
+		else
+			(void)nk_client_queue(c, NK_CTL_ERROR, "no KVM counters: not a running VM", 33);
+		free(json);
+		break;
+	}
 	case NK_CTL_STOP:
 		if (m->paused) {
 			/* A frozen process cannot take a signal: thaw first. */

@@ -2,6 +2,8 @@
 #include "vm-instance.h"
 
 #include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -108,4 +110,36 @@ void nk_vm_instance_destroy(struct nk_vm_instance *vi)
 	if (vi->done_fd >= 0)
 		close(vi->done_fd);
 	vi->done_fd = -1;
+}
+
+static json_object *stats_object(struct nk_vm *vm, int vcpu)
+{
+	struct nk_vm_stat stats[128];
+	size_t n = 0;
+	struct nk_err err;
+	json_object *o = json_object_new_object();
+	if (nk_vm_stats(vm, vcpu, stats, NK_ARRAY_SIZE(stats), &n, &err) < 0)
+		return o;
+	for (size_t i = 0; i < n; i++)
+		json_object_object_add(o, stats[i].name, json_object_new_uint64(stats[i].value));
+	return o;
+}
+
+char *nk_vm_instance_stats_json(struct nk_vm_instance *vi)
+{
+	if (!vi->vm)
+		return NULL;
+	json_object *o = json_object_new_object();
+	unsigned vcpus = nk_vm_vcpu_count(vi->vm);
+	json_object_object_add(o, "vcpus", json_object_new_int((int)vcpus));
+	json_object_object_add(o, "vm", stats_object(vi->vm, NK_VM_STATS_VM));
+	json_object *per = json_object_new_array();
+	for (unsigned i = 0; i < vcpus; i++)
+		json_object_array_add(per, stats_object(vi->vm, (int)i));
+	json_object_object_add(o, "vcpu", per);
+	json_object_object_add(o, "console_dropped_bytes", json_object_new_uint64(nk_vm_console_dropped(vi->vm)));
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	char *out = text ? strdup(text) : NULL;
+	json_object_put(o);
+	return out;
 }

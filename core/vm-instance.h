@@ -31,6 +31,10 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_spec *spec, 
 /* Graceful (Ctrl-Alt-Del) or not. Any thread. */
 void nk_vm_instance_request_stop(struct nk_vm_instance *vi);
 void nk_vm_instance_kill(struct nk_vm_instance *vi);
+/* KVM's own counters for the VM and each vCPU, as a JSON object (malloc'd):
+ * {"vcpus": N, "vm": {name: value, ...}, "vcpu": [{name: value, ...}, ...]}. */
+char *nk_vm_instance_stats_json(struct nk_vm_instance *vi);
+
 /* After done_fd fired: join, free. Safe on a VM that never started. */
 void nk_vm_instance_destroy(struct nk_vm_instance *vi);
 

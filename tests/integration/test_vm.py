@@ -107,3 +107,18 @@ def test_vm_flag_errors(nook):
     p = nook("run", "--rm", "--vm", "--kernel", "/nonexistent/kernel", "busybox")
     assert p.returncode == 125 and "/nonexistent/kernel" in p.stderr
     assert nook.instances() == []
+
+
+def test_inspect_shows_kvm_counters_of_a_running_vm(nook):
+    vm(nook, "-d", "--name", "k", "--cpus", "3", "busybox", cmdline="nook.wait_stop=1", check=True)
+    assert wait_for(lambda: "waiting for ctrl-alt-del" in nook("logs", "k").stdout)
+    info = nook.inspect("k")
+    assert info["VM"]["vcpus"] == 3 and os.path.isabs(info["VM"]["kernel"])
+    kvm = info["KVM"]
+    assert kvm["vcpus"] == 3 and len(kvm["vcpu"]) == 3
+    # The guest has run: KVM counted exits and halts on its vCPUs.
+    assert sum(v.get("exits", 0) for v in kvm["vcpu"]) > 0
+    if os.cpu_count() < 3:
+        assert any("more vCPUs than the host has cores" in w for w in info["Warnings"])
+    nook("stop", "k", check=True, timeout=30)
+    assert "KVM" not in nook.inspect("k")
