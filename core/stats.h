@@ -18,6 +18,9 @@ struct nk_stats {
 	int have_net;             /* the instance is on a bridge network */
 	uint64_t net_rx_bytes, net_tx_bytes, net_rx_packets, net_tx_packets; /* as the container sees them */
 	double net_rx_rate, net_tx_rate;    /* bytes per second (-1 on the first sample) */
+	int is_vm;
+	uint64_t kvm_exits;       /* a VM: exits of all its vCPUs, as KVM counts them */
+	double kvm_exit_rate;     /* per second (-1 on the first sample) */
 };
 
 struct nk_stats_sampler {
@@ -26,8 +29,10 @@ struct nk_stats_sampler {
 	struct nk_cgroup_reader rd;
 	int64_t started_at;
 	int have_prev;
-	uint64_t prev_ns, prev_cpu_ns, prev_io_r, prev_io_w, prev_rx, prev_tx;
+	uint64_t prev_ns, prev_cpu_ns, prev_io_r, prev_io_w, prev_rx, prev_tx, prev_exits;
 	char host_if[16];         /* the veth's host end ("" without a bridge network) */
+	int vm_pid;               /* a VM: its monitor (the VMM), measured from /proc instead */
+	const struct nk_paths *paths;
 	struct nk_nl *nl;         /* one netlink socket per sampler, opened once */
 };
 

@@ -127,6 +127,12 @@ static void print_json(struct stats_ctx *ctx, struct nk_stats *st)
 		json_object_object_add(o, "io_read_rate", x->io_read_rate >= 0 ? json_object_new_double(x->io_read_rate) : NULL);
 		json_object_object_add(o, "io_write_rate", x->io_write_rate >= 0 ? json_object_new_double(x->io_write_rate) : NULL);
 		json_object_object_add(o, "uptime_s", json_object_new_int64(x->uptime_s));
+		json_object_object_add(o, "kind", json_object_new_string(x->is_vm ? "vm" : "container"));
+		if (x->is_vm) {
+			json_object_object_add(o, "kvm_exits", json_object_new_uint64(x->kvm_exits));
+			json_object_object_add(o, "kvm_exit_rate",
+					       x->kvm_exit_rate >= 0 ? json_object_new_double(x->kvm_exit_rate) : NULL);
+		}
 		if (x->have_net) {
 			json_object_object_add(o, "net_rx_bytes", json_object_new_uint64(x->net_rx_bytes));
 			json_object_object_add(o, "net_tx_bytes", json_object_new_uint64(x->net_tx_bytes));

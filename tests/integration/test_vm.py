@@ -122,3 +122,13 @@ def test_inspect_shows_kvm_counters_of_a_running_vm(nook):
         assert any("more vCPUs than the host has cores" in w for w in info["Warnings"])
     nook("stop", "k", check=True, timeout=30)
     assert "KVM" not in nook.inspect("k")
+
+
+def test_stats_of_a_vm_come_from_its_vmm_and_kvm(nook):
+    vm(nook, "-d", "--name", "s", "busybox", cmdline="nook.wait_stop=1", check=True)
+    assert wait_for(lambda: "waiting for ctrl-alt-del" in nook("logs", "s").stdout)
+    row = json.loads(nook("stats", "--json", "s", check=True).stdout)[0]
+    assert row["kind"] == "vm"
+    assert row["kvm_exits"] > 0 and row["kvm_exit_rate"] is not None
+    assert row["memory_bytes"] > 1 << 20  # the VMM's resident memory
+    assert row["cpu_usage_ns"] >= 0
