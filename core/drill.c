@@ -141,6 +141,11 @@ int nk_drill_run(const struct nk_paths *paths, const struct nk_drill_opts *opts,
 		 struct nk_err *err)
 {
 	memset(rep, 0, sizeof(*rep));
+	struct nk_instance_info existing;
+	struct nk_err ignored;
+	if (nk_inst_get(paths, opts->image, &existing, &ignored) == 0)
+		return nk_err_msg(err, ENOTSUP, "%s is an instance: drilling inside an existing instance is not built yet; "
+					     "drill its image instead (`nook drill %s`)", opts->image, existing.image);
 	struct nk_volume vol = {.readonly = 1};
 	snprintf(vol.dest, sizeof(vol.dest), "%s", AGENT_DEST);
 	int r = nk_drill_agent_path(vol.source, sizeof(vol.source), err);

@@ -92,3 +92,11 @@ def test_compare_bad_image(nook):
     p = nook("compare", "no-such-image")
     assert p.returncode == 125
     assert nook.instances() == []
+
+
+def test_drill_of_an_instance_name_says_what_to_do(nook):
+    nook("create", "--name", "drilled", "busybox", check=True)
+    p = nook("drill", "drilled")
+    assert p.returncode == 125
+    assert "drill its image instead" in p.stderr and "nook drill busybox" in p.stderr
+    assert nook.instances() == ["drilled"]
