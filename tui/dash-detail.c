@@ -1,5 +1,5 @@
 /* The detail view of one instance, in tabs: Overview, Resources (graphs), Isolation (as
- * the kernel reports it) and Events (what the dashboard saw happen). */
+ * the kernel reports it), Events (what the dashboard saw happen) and KVM (VMs). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -7,8 +7,8 @@
 #include "core/util.h"
 #include "tui/dash.h"
 
-enum { TAB_OVERVIEW, TAB_RESOURCES, TAB_ISOLATION, TAB_EVENTS, TAB_COUNT };
-static const char *const tab_names[TAB_COUNT] = {"Overview", "Resources", "Isolation", "Events"};
+enum { TAB_OVERVIEW, TAB_RESOURCES, TAB_ISOLATION, TAB_EVENTS, TAB_KVM, TAB_COUNT };
+static const char *const tab_names[TAB_COUNT] = {"Overview", "Resources", "Isolation", "Events", "KVM"};
 
 static void local_time(int64_t t, char *buf, size_t size)
 {
@@ -121,6 +121,9 @@ static void detail_draw(struct nk_dash *d, WINDOW *w)
 	case TAB_ISOLATION:
 		dash_detail_tab_isolation(d, w, 2, r);
 		break;
+	case TAB_KVM:
+		dash_detail_tab_kvm(d, w, 2, r);
+		break;
 	default:
 		dash_detail_tab_events(d, w, 2, r);
 	}
@@ -147,6 +150,7 @@ static void set_tab(struct nk_dash *d, int tab)
 {
 	d->detail.tab = (tab + TAB_COUNT) % TAB_COUNT;
 	d->detail.scroll = 0;
+	d->detail.kvm_prev_ns = 0; /* rates start over on this tab */
 	if (d->detail.tab == TAB_ISOLATION)
 		load_isolation(d);
 	/* The events feed is followed only while someone looks at it. */
@@ -162,6 +166,9 @@ static void detail_tick(struct nk_dash *d)
 	/* Facts can change (a process exits, a mount appears): keep them fresh but cheap. */
 	if (dash_top(d) == &dash_detail_view && d->detail.tab == TAB_ISOLATION && ++d->detail.iso_age >= 3)
 		load_isolation(d);
+	/* KVM's counters move every second: sample them (one request to the monitor) each tick. */
+	if (dash_top(d) == &dash_detail_view && d->detail.tab == TAB_KVM)
+		d->dirty |= DIRTY_BODY;
 }
 
 static void detail_leave(struct nk_dash *d)
@@ -202,6 +209,11 @@ static void act_tab4(struct nk_dash *d)
 	set_tab(d, 3);
 }
 
+static void act_tab5(struct nk_dash *d)
+{
+	set_tab(d, 4);
+}
+
 static void act_down(struct nk_dash *d)
 {
 	d->detail.scroll++;
@@ -222,6 +234,7 @@ static const struct dash_key detail_keys[] = {
     {{'2'}, "2", act_tab2, NULL, "Resources: CPU, memory, processes and IO over time"},
     {{'3'}, "3", act_tab3, NULL, "Isolation: namespaces, capabilities, seccomp, limits, mounts"},
     {{'4'}, "4", act_tab4, NULL, "Events"},
+    {{'5'}, "5", act_tab5, NULL, "KVM: a VM's exits by reason, per vCPU, and their rates"},
     {{KEY_DOWN, 'j'}, "j/k", act_down, "scroll", "scroll down"},
     {{KEY_UP, 'k'}, "k/Up", act_up, NULL, "scroll up"},
     {{'s'}, "s", dash_act_startstop, "start/stop", "start or stop it"},

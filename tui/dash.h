@@ -160,6 +160,9 @@ struct dash_form {
 };
 
 #define DASH_FEED 64
+#define DASH_KVM_COUNTERS 12
+#define DASH_KVM_VCPUS 8
+
 struct dash_detail {
 	char name[64];
 	int tab;
@@ -173,6 +176,9 @@ struct dash_detail {
 	unsigned feed_len, feed_pos;
 	char feed_partial[2048];
 	size_t feed_plen;
+	/* The KVM tab's previous sample, for rates: counter x vCPU. */
+	uint64_t kvm_prev[DASH_KVM_COUNTERS][DASH_KVM_VCPUS];
+	uint64_t kvm_prev_ns;
 };
 
 struct dash_confirm {
@@ -372,6 +378,7 @@ void dash_list_select(struct nk_dash *d, const char *name);
 void dash_feed_open(struct nk_dash *d);
 void dash_feed_close(struct nk_dash *d);
 void dash_detail_tab_events(struct nk_dash *d, WINDOW *w, int y0, const struct dash_row *r);
+void dash_detail_tab_kvm(struct nk_dash *d, WINDOW *w, int y0, const struct dash_row *r);
 
 /* Lines for a scrolling tab: gathered, then drawn from d->detail.scroll. */
 struct dash_lines {

@@ -207,3 +207,28 @@ def test_200_instances(nook, dashboard):
     s.keys("/")
     s.type("n19")
     s.wait(r"Instances 10/200")
+
+
+def test_kvm_tab_shows_a_vms_exits_per_vcpu(nook, dashboard):
+    import os
+    guest = os.path.join(os.path.dirname(NOOK), "build", "vm-guest", "guest.bin")
+    subprocess.run(["make", "-s", "build/vm-guest/guest.bin"], cwd=os.path.dirname(NOOK), check=True)
+    nook("run", "-d", "--vm", "--cpus", "2", "--kernel", guest, "--cmdline", "nook.wait_stop=1",
+         "--name", "vm1", "busybox", check=True)
+    nook("run", "-d", "--network", "none", "--name", "ctr1", "busybox", "--", "sleep", "1000", check=True)
+    s = dashboard(120, 40)
+    s.wait_row("vm1", r"\bvm\b.*running")
+    # Select the VM (rows sort by name: ctr1, vm1), open it, tab 5.
+    s.keys("j", "Enter")
+    s.wait(r"Instance vm1")
+    s.keys("5")
+    s.wait(r"2 vCPUs: why each one left the guest")
+    s.wait(r"halt_exits\s+\d+\s+\d+/s\s+\d+")  # a rate appears from the second look on
+    assert re.search(r"exits\s+[1-9]\d*", s.text())
+    # A container's KVM tab says why it has none.
+    s.keys("Escape")
+    s.wait(r"Instances")
+    s.keys("k", "Enter")
+    s.wait(r"Instance ctr1")
+    s.keys("5")
+    s.wait(r"runs on the host's own kernel")
