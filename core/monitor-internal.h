@@ -33,6 +33,7 @@ struct monitor {
 	struct nk_instance_net net;
 	struct nk_portfwd ports;
 	struct nk_seccomp_prog seccomp; /* compiled (or cached) before the clone */
+	uint8_t learned[128];           /* learn mode: syscalls already recorded */
 	struct nk_vm_instance vmi;      /* a VM instance's VMM (spec.vm) */
 	struct nk_container_io vm_io;   /* the console ends the VM borrows until it is gone */
 	int drain_started;

@@ -270,7 +270,10 @@ static void event_loop(struct monitor *m)
 			vm_done(m);
 		if (pfd[feed].revents && m->ct.seccomp_listener >= 0) {
 			char line[2048];
-			if (nk_seccomp_feed_handle(m->ct.seccomp_listener, m->paths, m->name, line, sizeof(line)) < 0 ||
+			int fr = m->spec.seccomp_learn
+				     ? nk_seccomp_feed_learn(m->ct.seccomp_listener, m->paths, m->name, m->learned)
+				     : nk_seccomp_feed_handle(m->ct.seccomp_listener, m->paths, m->name, line, sizeof(line));
+			if (fr < 0 ||
 			    (pfd[feed].revents & (POLLHUP | POLLERR)))
 				nk_closep(&m->ct.seccomp_listener);
 		}

@@ -84,6 +84,7 @@ static int plan_seccomp(const struct nk_paths *paths, const struct nk_profile *p
 			const char *const *dirs, struct nk_plan *plan, struct nk_err *err)
 {
 	plan->seccomp_notify = p->seccomp_notify || opts->seccomp_notify_force;
+	plan->seccomp_learn = p->seccomp_learn;
 	if (opts->seccomp && !strcmp(opts->seccomp, "unconfined")) {
 		plan->seccomp_path[0] = '\0';
 		return 0;

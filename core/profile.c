@@ -22,11 +22,11 @@
 
 enum key {
 	K_DESCRIPTION, K_INHERIT, K_SECCOMP, K_NOTIFY, K_CAPS, K_CAP_ADD, K_CAP_DROP, K_RO_ROOT,
-	K_MASKED, K_RO_PATH, K_MOUNT, K_MEMORY, K_CPUS, K_PIDS, K_NETWORK, K_ENV, NKEYS
+	K_MASKED, K_RO_PATH, K_MOUNT, K_MEMORY, K_CPUS, K_PIDS, K_NETWORK, K_ENV, K_LEARN, NKEYS
 };
 static const char *const key_names[NKEYS + 1] = {
     "description", "inherit", "seccomp", "seccomp-notify", "capabilities", "cap-add", "cap-drop", "readonly-root",
-    "masked-path", "readonly-path", "mount", "memory", "cpus", "pids", "network", "env", NULL};
+    "masked-path", "readonly-path", "mount", "memory", "cpus", "pids", "network", "env", "seccomp-learn", NULL};
 /* Lists: each line adds. Every other key may be set once per file (a child overrides its parent). */
 #define LIST_KEYS (1u << K_CAP_ADD | 1u << K_CAP_DROP | 1u << K_MASKED | 1u << K_RO_PATH | 1u << K_MOUNT | 1u << K_ENV)
 
@@ -264,6 +264,7 @@ static int apply(struct parser *ps, enum key k, char *v)
 	case K_DESCRIPTION: return set_str(ps, &p->description, v);
 	case K_SECCOMP: return parse_seccomp(ps, v);
 	case K_NOTIFY: return parse_bool(ps, v, &p->seccomp_notify);
+	case K_LEARN: return parse_bool(ps, v, &p->seccomp_learn);
 	case K_RO_ROOT: return parse_bool(ps, v, &p->readonly_root);
 	case K_CAPS: return parse_caps(ps, v, true, &p->cap_base);
 	case K_MOUNT: return parse_mount(ps, v);

@@ -33,6 +33,7 @@ struct nk_profile {
 	char *seccomp;               /* a file in <profiles dir>/seccomp/ or an absolute path; NULL: none */
 	char seccomp_dir[PATH_MAX];  /* profiles dir of the file that named it, searched first */
 	int seccomp_notify;          /* teach: denied calls go to the monitor (NK_SECCOMP_TEACH) */
+	int seccomp_learn;           /* learn: every call the filter notifies is let through and recorded */
 	uint64_t cap_base;           /* `capabilities` (default: docker-default), before add/drop */
 	uint64_t cap_add, cap_drop;  /* bit n = capability n; use nk_profile_caps() */
 	int readonly_root;
@@ -82,5 +83,11 @@ int nk_profile_expand(const char *in, const char *pwd, const char *home, char *o
 typedef int (*nk_profile_list_fn)(const char *name, const char *path, const struct nk_profile *p,
 				  const char *problem, void *ctx);
 int nk_profile_list(const char *const *search_dirs, nk_profile_list_fn fn, void *ctx, struct nk_err *err);
+
+struct nk_paths;
+/* Write NOOK_ROOT/profiles/NAME.profile and seccomp/NAME.json: the system calls INSTANCE made
+ * under the learn profile, allowed, everything else refused. out gets the profile's path. */
+int nk_profile_generate(const struct nk_paths *paths, const char *name, const char *instance, char *out,
+			size_t size, struct nk_err *err) NK_MUST_CHECK;
 
 #endif

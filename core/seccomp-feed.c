@@ -57,6 +57,28 @@ int nk_seccomp_feed_handle(int listener, const struct nk_paths *paths, const cha
 	return 0;
 }
 
+int nk_seccomp_feed_learn(int listener, const struct nk_paths *paths, const char *name, uint8_t seen[128])
+{
+	struct nk_seccomp_event ev;
+	struct nk_err err;
+	memset(&ev, 0, sizeof(ev));
+	int r = nk_seccomp_notify_answer(listener, 0, &ev, &err);
+	if ((r < 0 && r != -ENOENT) || !ev.name[0])
+		return r == -EINTR || r == -ENOENT ? 0 : r;
+	if (ev.nr >= 0 && ev.nr < 1024) {
+		if (seen[ev.nr / 8] & (1u << (ev.nr % 8)))
+			return 0;
+		seen[ev.nr / 8] |= (uint8_t)(1u << (ev.nr % 8));
+	}
+	json_object *o = json_object_new_object();
+	stamp(o, "learned");
+	json_object_object_add(o, "syscall", json_object_new_string(ev.name));
+	json_object_object_add(o, "nr", json_object_new_int(ev.nr));
+	append(paths, name, o, NULL, 0);
+	json_object_put(o);
+	return 0;
+}
+
 void nk_events_record(const struct nk_paths *paths, const char *name, const char *kind, const char *message)
 {
 	json_object *o = json_object_new_object();

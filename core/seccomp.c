@@ -379,8 +379,9 @@ int nk_seccomp_notify_answer(int listener_fd, int answer_errno, struct nk_seccom
 
 	resp->id = req->id;
 	resp->val = 0;
-	resp->error = -(answer_errno > 0 ? answer_errno : EPERM);
-	resp->flags = 0;
+	/* 0: let the call go on to the kernel as if no filter had asked (learn mode). */
+	resp->error = answer_errno > 0 ? -answer_errno : 0;
+	resp->flags = answer_errno > 0 ? 0 : SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	if (ioctl(listener_fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0) {
 		int e = errno;
 		if (e == ENOENT || e == EINTR)

@@ -65,7 +65,8 @@ struct nk_seccomp_event {
 };
 
 /* Receive one notification (blocks; poll the listener for POLLIN first, POLLHUP means every
- * filtered process is gone) and answer it with -answer_errno (EPERM in teach mode). Returns 0;
+ * filtered process is gone) and answer it with -answer_errno (EPERM in teach mode), or with 0
+ * let the call go on to the kernel (learn mode). Returns 0;
  * -ENOENT when the caller died first (ev is filled if the call was received: ev->name[0] != 0);
  * -EINTR; another -errno with err filled. */
 int nk_seccomp_notify_answer(int listener_fd, int answer_errno, struct nk_seccomp_event *ev,

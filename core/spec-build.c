@@ -288,6 +288,8 @@ int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct
 				goto too_long;
 			add_str(ann, "org.nook.seccomp", path);
 			add_str(ann, "org.nook.seccomp.notify", opts->plan->seccomp_notify ? "true" : "false");
+			if (opts->plan->seccomp_learn)
+				add_str(ann, "org.nook.seccomp.learn", "true");
 		}
 	}
 	if (opts->port_count) {

@@ -328,6 +328,9 @@ int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
 	flag = annotation(root, "org.nook.seccomp.notify");
 	s->seccomp_notify = flag && !strcmp(flag, "true");
 	free(flag);
+	flag = annotation(root, "org.nook.seccomp.learn");
+	s->seccomp_learn = flag && !strcmp(flag, "true");
+	free(flag);
 	char *ports = annotation(root, "org.nook.ports");
 	for (char *port = ports ? strtok(ports, ",") : NULL; port; port = strtok(NULL, ",")) {
 		if (s->port_count >= NK_PORTS_MAX || nk_port_parse(port, &s->ports[s->port_count], err) < 0) {

@@ -66,6 +66,7 @@ struct nk_plan {
 	char workdir[PATH_MAX];     /* the caller's directory, when the profile binds it there */
 	int home_mounted;           /* the profile mounts something on the caller's $HOME */
 	int seccomp_notify;         /* teach: denials reported to the monitor */
+	int seccomp_learn;          /* learn: notified calls let through and recorded */
 };
 
 /* Load the profile named in opts (or "default"), merge it with the flags into plan, check
@@ -97,6 +98,7 @@ struct nk_spec {
 	char *vm_kernel, *vm_initrd, *vm_cmdline; /* org.nook.vm.* */
 	char *seccomp_path;       /* org.nook.seccomp: the instance's copy of the filter's JSON */
 	int seccomp_notify;       /* org.nook.seccomp.notify: teach mode */
+	int seccomp_learn;        /* org.nook.seccomp.learn: record and let through */
 	struct nk_port ports[NK_PORTS_MAX]; /* org.nook.ports */
 	size_t port_count;
 	char **args, **env;

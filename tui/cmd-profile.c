@@ -64,7 +64,7 @@ int nk_cmd_profile(struct nk_cli *cli, int argc, char **argv)
 {
 	const struct nk_cmd *cmd = nk_cmd_find("profile");
 	if (argc < 2)
-		return nk_cli_usage_error(cmd, "give a subcommand: ls or show");
+		return nk_cli_usage_error(cmd, "give a subcommand: ls, show or generate");
 	if (!strcmp(argv[1], "ls") || !strcmp(argv[1], "list")) {
 		const char *dirs[3];
 		int rows = 0;
@@ -77,6 +77,15 @@ int nk_cmd_profile(struct nk_cli *cli, int argc, char **argv)
 		if (argc != 3)
 			return nk_cli_usage_error(cmd, "profile show takes one NAME");
 		return show(cli, argv[2]);
+	}
+	if (!strcmp(argv[1], "generate")) {
+		if (argc != 5 || strcmp(argv[3], "--from") != 0)
+			return nk_cli_usage_error(cmd, "profile generate NAME --from INSTANCE");
+		char path[4096];
+		if (nk_profile_generate(&cli->paths, argv[2], argv[4], path, sizeof(path), &cli->err) < 0)
+			return nk_cli_fail(cli);
+		printf("%s\n", path);
+		return 0;
 	}
 	return nk_cli_usage_error(cmd, "unknown subcommand '%s'", argv[1]);
 }

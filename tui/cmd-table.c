@@ -101,9 +101,12 @@ const struct nk_cmd nk_cmds[] = {
      "  rm NAME...           remove networks no instance uses\n"
      "The default network `nook` (bridge nook0, NOOK_DEFAULT_SUBNET or 10.88.0.0/16) is made on first use.\n",
      nk_cmd_net, 0},
-    {"profile", NULL, "ls | show NAME", "sandbox profiles: seccomp, capabilities, mounts, defaults",
+    {"profile", NULL, "ls | show NAME | generate NAME --from INSTANCE", "sandbox profiles: seccomp, capabilities, mounts, defaults",
      "  ls                   list profiles (yours in NOOK_ROOT/profiles first, then nook's)\n"
      "  show NAME            what a profile sets up\n"
+     "  generate NAME --from INSTANCE\n"
+     "                       the smallest seccomp profile for what INSTANCE did under\n"
+     "                       `--profile learn` (written to NOOK_ROOT/profiles)\n"
      "Use one with `nook run --profile NAME`; the format is in docs/profiles.md.\n",
      nk_cmd_profile, 0},
     {"events", NULL, "[-f] [-n N] NAME", "an instance's events: denied system calls, OOM kills, exits",

@@ -18,7 +18,7 @@ SYSCALLS = os.path.join(PROBES, "syscalls")
 PROBE = os.path.join(PROBES, "probe")
 PROBE_VOL = f"{PROBES}:/probe:ro"
 
-SHIPPED = ["default", "devbox", "strict", "teach", "unconfined"]
+SHIPPED = ["default", "devbox", "learn", "strict", "teach", "unconfined"]
 CAP_CHOWN, CAP_SYS_ADMIN = 0, 21
 # Docker's default capability set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID
 # SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP.

@@ -1,6 +1,7 @@
 """nook drill and nook compare: each escape attempt names the layer that stopped it, under
 default, strict and unconfined; compare measures the container and explains the VM side."""
 import json
+import os
 
 import pytest
 
@@ -100,3 +101,26 @@ def test_drill_of_an_instance_name_says_what_to_do(nook):
     assert p.returncode == 125
     assert "drill its image instead" in p.stderr and "nook drill busybox" in p.stderr
     assert nook.instances() == ["drilled"]
+
+
+def test_learn_then_generate_the_smallest_profile(nook):
+    workload = ["sh", "-c", "ls / >/dev/null; cat /etc/hostname"]
+    p = nook("run", "--name", "lrn", "--profile", "learn", "busybox", "--", *workload)
+    assert p.returncode == 0, p.stderr
+    events = [l for l in nook("events", "lrn", check=True).stdout.splitlines() if '"learned"' in l]
+    assert any('"syscall":"getdents64"' in e for e in events)  # ls read a directory
+    assert len(events) == len(set(events))  # each call recorded once
+    out = nook("profile", "generate", "mine", "--from", "lrn", check=True).stdout.strip()
+    assert out == os.path.join(nook.root, "profiles", "mine.profile")
+    # The generated profile runs the same workload ...
+    again = nook("run", "--rm", "--profile", "mine", "busybox", "--", *workload)
+    assert again.returncode == 0, again.stderr
+    # ... and refuses what it never did (chroot is allowed under default).
+    assert nook("run", "--rm", "busybox", "--", "chroot", "/", "true").returncode == 0
+    denied = nook("run", "--rm", "--profile", "mine", "busybox", "--", "chroot", "/", "true")
+    assert denied.returncode != 0 and "Operation not permitted" in denied.stderr
+    # Names are not reused, and an instance that learned nothing is refused.
+    assert nook("profile", "generate", "mine", "--from", "lrn").returncode == 125
+    nook("create", "--name", "idle", "busybox", check=True)
+    p = nook("profile", "generate", "other", "--from", "idle")
+    assert p.returncode == 125 and "learn" in p.stderr
