@@ -340,7 +340,7 @@ static void listing(void **state)
 	struct seen s = {0};
 	struct nk_err err = {0};
 	assert_int_equal(nk_profile_list(dirs, collect, &s, &err), 0);
-	static const char *const want[] = {"bad-parent", "broken", "child", "default", "devbox", "loop-a",
+	static const char *const want[] = {"bad-parent", "broken", "child", "default", "devbox", "learn", "loop-a",
 					   "loop-b", "strict", "teach", "unconfined"};
 	assert_int_equal(s.n, NK_ARRAY_SIZE(want));
 	for (size_t i = 0; i < s.n; i++)
