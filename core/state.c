@@ -39,7 +39,12 @@ char *nk_state_to_json(const struct nk_state *st)
 	json_object_object_add(o, "ephemeral", json_object_new_boolean(st->ephemeral));
 	json_object_object_add(o, "ip", json_object_new_string(st->ip));
 	json_object_object_add(o, "host_if", json_object_new_string(st->host_if));
-	if (st->timeline.start_ns) {
+	if (st->timeline.vm_count) {
+		json_object *t = json_object_new_object();
+		for (unsigned i = 0; i < st->timeline.vm_count && i < NK_VM_PHASES; i++)
+			json_object_object_add(t, st->timeline.vm[i].name, json_object_new_int64(st->timeline.vm[i].us));
+		json_object_object_add(o, "vm_timings_us", t);
+	} else if (st->timeline.start_ns) {
 		/* Phase durations in microseconds, in start order. */
 		json_object *t = json_object_new_object();
 		for (int p = 0; p < NK_PHASE_COUNT; p++)
@@ -102,6 +107,16 @@ int nk_state_from_json(const char *json, struct nk_state *st, struct nk_err *err
 	copy_str(o, "ip", st->ip, sizeof(st->ip));
 	copy_str(o, "host_if", st->host_if, sizeof(st->host_if));
 	json_object *t;
+	if (json_object_object_get_ex(o, "vm_timings_us", &t)) {
+		json_object_object_foreach(t, key, val) {
+			if (st->timeline.vm_count >= NK_VM_PHASES)
+				break;
+			struct nk_vm_phase *ph = &st->timeline.vm[st->timeline.vm_count++];
+			snprintf(ph->name, sizeof(ph->name), "%s", key);
+			ph->us = (uint32_t)json_object_get_int64(val);
+		}
+		st->timeline.start_ns = 1;
+	}
 	if (json_object_object_get_ex(o, "timings_us", &t)) {
 		/* Kept relative to a start of 1 ns, so durations survive the round trip. */
 		st->timeline.start_ns = 1;

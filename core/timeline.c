@@ -45,6 +45,20 @@ void nk_timeline_format(const struct nk_timeline *t, char *buf, size_t size)
 	size_t used = 0;
 	uint64_t last = t->start_ns;
 	buf[0] = '\0';
+	if (t->vm_count) {
+		uint64_t total = 0;
+		for (unsigned i = 0; i < t->vm_count && i < NK_VM_PHASES && used < size; i++) {
+			int w = snprintf(buf + used, size - used, "%s%s %.2f ms", used ? ", " : "", t->vm[i].name,
+					 (double)t->vm[i].us / 1000);
+			if (w < 0)
+				return;
+			used += (size_t)w;
+			total += t->vm[i].us;
+		}
+		if (used < size)
+			snprintf(buf + used, size - used, ", total %.2f ms (then the guest boots)", (double)total / 1000);
+		return;
+	}
 	for (int p = 0; p < NK_PHASE_COUNT && used < size; p++) {
 		if (!t->at_ns[p])
 			continue;

@@ -19,9 +19,20 @@ enum nk_phase {
 	NK_PHASE_COUNT
 };
 
+#define NK_VM_PHASES 12
+
+/* A VM's start, phase by phase as the VMM measured it (KVM, guest memory, irqchip, devices,
+ * vCPUs, kernel load...), each a duration. */
+struct nk_vm_phase {
+	char name[16];
+	uint32_t us;
+};
+
 struct nk_timeline {
 	uint64_t start_ns;               /* when the monitor began the start */
 	uint64_t at_ns[NK_PHASE_COUNT];  /* when each phase ended; 0 when not reached */
+	struct nk_vm_phase vm[NK_VM_PHASES]; /* a VM's phases instead (vm_count > 0) */
+	unsigned vm_count;
 };
 
 const char *nk_phase_name(enum nk_phase p);

@@ -2,6 +2,7 @@
 freestanding test guest (tests/vm-guest) through the Linux boot protocol."""
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -132,3 +133,14 @@ def test_stats_of_a_vm_come_from_its_vmm_and_kvm(nook):
     assert row["kvm_exits"] > 0 and row["kvm_exit_rate"] is not None
     assert row["memory_bytes"] > 1 << 20  # the VMM's resident memory
     assert row["cpu_usage_ns"] >= 0
+
+
+def test_timings_of_a_vm_start_are_the_vmms_own_steps(nook):
+    p = vm(nook, "--name", "t", "--timings", "busybox", timeout=60)
+    assert p.returncode == 0, p.stderr
+    line = [l for l in p.stderr.splitlines() if "started:" in l][0]
+    for step in ("kvm", "memory", "irqchip", "vcpus", "kernel"):
+        assert re.search(rf"\b{step} \d+\.\d\d ms", line), line
+    recorded = nook.state("t")["vm_timings_us"]
+    assert {"kvm", "memory", "vcpus", "kernel"} <= set(recorded)
+    assert all(isinstance(v, int) and v >= 0 for v in recorded.values())
