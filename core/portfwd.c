@@ -42,10 +42,9 @@ int nk_port_parse(const char *spec, struct nk_port *out, struct nk_err *err)
 	char *slash = strchr(buf, '/');
 	if (slash) {
 		*slash++ = '\0';
-		if (!strcmp(slash, "udp"))
-			return nk_err_msg(err, ENOTSUP, "-p %s: publishing UDP ports is not supported yet; use TCP", spec);
-		if (strcmp(slash, "tcp") != 0)
-			return nk_err_msg(err, EINVAL, "-p %s: unknown protocol '%s' (use tcp)", spec, slash);
+		if (strcmp(slash, "tcp") != 0 && strcmp(slash, "udp") != 0)
+			return nk_err_msg(err, EINVAL, "-p %s: unknown protocol '%s' (use tcp or udp)", spec, slash);
+		snprintf(out->proto, sizeof(out->proto), "%s", slash);
 	}
 	char *parts[3];
 	int n = 0;
@@ -79,16 +78,21 @@ void nk_port_format(const struct nk_port *p, char *buf, size_t size)
 		 (p->host_ip >> 8) & 255, p->host_ip & 255, p->host_port, p->ctr_port, p->proto);
 }
 
+static int is_udp(const struct nk_port *p)
+{
+	return !strcmp(p->proto, "udp");
+}
+
 static int listen_on(const struct nk_port *p, int backlog, struct nk_err *err)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = socket(AF_INET, (is_udp(p) ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return nk_err_set(err, errno, "cannot create a socket");
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(p->host_port),
 				 .sin_addr.s_addr = htonl(p->host_ip)};
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || (backlog && listen(fd, backlog) < 0)) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || (backlog && !is_udp(p) && listen(fd, backlog) < 0)) {
 		int e = errno;
 		close(fd);
 		char what[64];
@@ -112,6 +116,9 @@ int nk_port_check_free(const struct nk_port *p, struct nk_err *err)
 int nk_portfwd_open(struct nk_portfwd *pf, const struct nk_port *ports, size_t count, struct nk_err *err)
 {
 	memset(pf, 0, sizeof(*pf));
+	pf->opened = 1;
+	for (size_t i = 0; i < NK_PORTFWD_UDP_MAX; i++)
+		pf->udp[i].upstream = -1;
 	if (count > NK_PORTS_MAX)
 		return nk_err_msg(err, E2BIG, "at most %d published ports", NK_PORTS_MAX);
 	for (size_t i = 0; i < count; i++) {
@@ -191,7 +198,64 @@ static int relay(int from, int to, char *buf, size_t *len, int *eof, short reven
 	return 0;
 }
 
-size_t nk_portfwd_pollfds(const struct nk_portfwd *pf, struct pollfd *out, size_t max)
+#define UDP_IDLE_NS (60ull * 1000000000ull)
+
+/* A datagram from a client: to the container, through that client's own socket. */
+static void udp_from_client(struct nk_portfwd *pf, size_t port)
+{
+	char buf[65536];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n = recvfrom(pf->listeners[port], buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+	if (n < 0 || !pf->target_ip)
+		return;
+	uint64_t now = nk_now_ns();
+	struct nk_portfwd_udp *s = NULL, *free_slot = NULL;
+	for (size_t i = 0; i < NK_PORTFWD_UDP_MAX; i++) {
+		struct nk_portfwd_udp *u = &pf->udp[i];
+		if (u->upstream >= 0 && now - u->last_ns > UDP_IDLE_NS) {
+			close(u->upstream);
+			u->upstream = -1;
+		}
+		if (u->upstream < 0) {
+			if (!free_slot)
+				free_slot = u;
+		} else if (u->port == port && u->client.sin_port == from.sin_port &&
+			   u->client.sin_addr.s_addr == from.sin_addr.s_addr) {
+			s = u;
+		}
+	}
+	if (!s) {
+		if (!free_slot)
+			return; /* every slot busy: drop, as a full network would */
+		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(pf->ports[port].ctr_port),
+					 .sin_addr.s_addr = htonl(pf->target_ip)};
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		s = free_slot;
+		*s = (struct nk_portfwd_udp){.upstream = fd, .port = port, .client = from};
+	}
+	s->last_ns = now;
+	(void)!send(s->upstream, buf, (size_t)n, MSG_DONTWAIT);
+}
+
+/* A reply from the container: back to the client, from the published port. */
+static void udp_from_container(struct nk_portfwd *pf, struct nk_portfwd_udp *s)
+{
+	char buf[65536];
+	ssize_t n = recv(s->upstream, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0)
+		return;
+	s->last_ns = nk_now_ns();
+	(void)!sendto(pf->listeners[s->port], buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&s->client,
+		      sizeof(s->client));
+}
+
+size_t nk_portfwd_pollfds(struct nk_portfwd *pf, struct pollfd *out, size_t max)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < pf->count && n < max; i++)
@@ -206,6 +270,10 @@ size_t nk_portfwd_pollfds(const struct nk_portfwd *pf, struct pollfd *out, size_
 		out[n++] = (struct pollfd){.fd = c->client, .events = cl_ev};
 		out[n++] = (struct pollfd){.fd = c->upstream, .events = up_ev};
 	}
+	pf->tcp_emitted = (n - pf->count) / 2;
+	for (size_t i = 0; i < NK_PORTFWD_UDP_MAX && n < max; i++)
+		if (pf->udp[i].upstream >= 0)
+			out[n++] = (struct pollfd){.fd = pf->udp[i].upstream, .events = POLLIN};
 	return n;
 }
 
@@ -213,8 +281,22 @@ void nk_portfwd_handle(struct nk_portfwd *pf, const struct pollfd *fds, size_t n
 {
 	size_t k = 0;
 	for (size_t i = 0; i < pf->count && k < n; i++, k++)
-		if (fds[k].revents & POLLIN)
-			accept_one(pf, i);
+		if (fds[k].revents & POLLIN) {
+			if (is_udp(&pf->ports[i]))
+				udp_from_client(pf, i);
+			else
+				accept_one(pf, i);
+		}
+	size_t tcp_end = k + 2 * pf->tcp_emitted;
+	for (size_t j = tcp_end; j < n; j++) {
+		if (!(fds[j].revents & POLLIN))
+			continue;
+		for (size_t i = 0; i < NK_PORTFWD_UDP_MAX; i++)
+			if (pf->udp[i].upstream == fds[j].fd)
+				udp_from_container(pf, &pf->udp[i]);
+	}
+	if (tcp_end < n)
+		n = tcp_end;
 	/* Connections were listed in slot order; match them again by descriptor. */
 	for (; k + 1 < n; k += 2) {
 		for (size_t i = 0; i < NK_PORTFWD_CONNS_MAX; i++) {
@@ -244,6 +326,8 @@ void nk_portfwd_handle(struct nk_portfwd *pf, const struct pollfd *fds, size_t n
 
 void nk_portfwd_close(struct nk_portfwd *pf)
 {
+	if (!pf->opened)
+		return;
 	for (size_t i = 0; i < pf->count; i++)
 		if (pf->listeners[i] >= 0)
 			close(pf->listeners[i]);
@@ -251,4 +335,9 @@ void nk_portfwd_close(struct nk_portfwd *pf)
 	for (size_t i = 0; i < NK_PORTFWD_CONNS_MAX; i++)
 		if (pf->conns[i])
 			conn_free(pf, i);
+	for (size_t i = 0; i < NK_PORTFWD_UDP_MAX; i++) {
+		if (pf->udp[i].upstream >= 0)
+			close(pf->udp[i].upstream);
+		pf->udp[i].upstream = -1;
+	}
 }

@@ -24,7 +24,7 @@
 	"  --io-weight N        relative IO share, 1-10000, where the host's scheduler has weights\n" \
 	"  --net NET            bridge (the default network `nook`), none (loopback only),\n" \
 	"                       host (the host's network: not isolated) or a network's name\n" \
-	"  -p, --publish [127.0.0.1:]HOST:CTR[/tcp]  forward a port of the host's loopback\n" \
+	"  -p, --publish [127.0.0.1:]HOST:CTR[/tcp|udp]  forward a port of the host's loopback\n" \
 	"                       to the container (repeatable; a forwarder in the monitor)\n" \
 	"  --profile NAME       sandbox profile: default, strict, devbox, teach, unconfined, or yours\n" \
 	"                       (see `nook profile ls`); the flags here override it\n" \

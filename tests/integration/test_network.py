@@ -417,7 +417,7 @@ def test_bad_publish_requests_are_refused_and_create_nothing(nook, mknet):
         free = loopback_port()
         cases = [
             (["--net", net, "-p", f"{port}:80"], "already in use"),
-            (["--net", net, "-p", f"{free}:80/udp"], "UDP"),
+            (["--net", net, "-p", f"{free}:80/sctp"], "unknown protocol"),
             (["--net", net, "-p", f"0.0.0.0:{free}:80"], "loopback"),
             (["--net", net, "-p", f"192.0.2.1:{free}:80"], "loopback"),
             (["--net", net, "-p", f"{free}"], "-p"),
@@ -546,3 +546,35 @@ def test_same_instance_name_in_another_root_leaves_the_first_connected(nook, mkn
     assert "eth0" in parse_links(exec_out(nook, name, "ip", "-o", "link")), \
         f"{name} lost eth0 when another root started an instance of the same name"
     assert nook("exec", name, "--", "ping", "-c1", "-W2", ip_peer).returncode == 0
+
+
+UDP_ECHO = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 5353))
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(b"echo:" + d, a)
+"""
+
+
+def test_udp_port_is_published_on_loopback(nook, mknet):
+    # The host image has python3: a UDP echo server inside the container, on a test network.
+    net, _ = mknet("u")
+    name = uniq("udp")
+    port = loopback_port()
+    nook("run", "-d", "--name", name, "--net", net, "-p", f"{port}:5353/udp", "host", "--",
+         "python3", "-c", UDP_ECHO, check=True)
+    replies = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+        c.settimeout(0.5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(replies) < 2:
+            c.sendto(b"ping%d" % len(replies), ("127.0.0.1", port))
+            try:
+                data, addr = c.recvfrom(100)
+            except socket.timeout:
+                continue
+            replies.append(data)
+            assert addr == ("127.0.0.1", port)
+    assert replies == [b"echo:ping0", b"echo:ping1"]
