@@ -230,8 +230,8 @@ static int wait_exit(int fd, int timeout_ms)
 	}
 }
 
-static int send_to_monitor(const struct nk_paths *paths, const char *name, int type, int32_t value,
-			   int wait_ms, struct nk_err *err)
+/* Connect to a running instance's monitor. */
+static int monitor_connect(const struct nk_paths *paths, const char *name, struct nk_err *err)
 {
 	struct nk_instance_info info;
 	int r = nk_inst_get(paths, name, &info, err);
@@ -239,10 +239,43 @@ static int send_to_monitor(const struct nk_paths *paths, const char *name, int t
 		return r;
 	if (info.state.status != NK_RUNNING && info.state.status != NK_PAUSED)
 		return nk_err_msg(err, EINVAL, "%s is not running (it is %s)", name, nk_status_name(info.state.status));
-	int fd = nk_ctl_connect(paths, name, err);
+	return nk_ctl_connect(paths, name, err);
+}
+
+/* One request, one answer of type want (its payload, NUL-terminated, into *reply when
+ * reply is not NULL; an ERROR answer becomes err). */
+static int monitor_ask(const struct nk_paths *paths, const char *name, int type, int want, char **reply,
+		       struct nk_err *err)
+{
+	int fd = monitor_connect(paths, name, err);
 	if (fd < 0)
 		return fd;
-	r = nk_ctl_send(fd, type, &value, sizeof(value));
+	char *buf = malloc(NK_CTL_MAX_PAYLOAD + 1);
+	struct nk_ctl_hdr h = {0};
+	ssize_t n = !buf ? -ENOMEM : nk_ctl_send(fd, type, NULL, 0);
+	if (n == 0)
+		n = nk_ctl_recv(fd, &h, buf, NK_CTL_MAX_PAYLOAD);
+	close(fd);
+	int r = 0;
+	if (n < 0)
+		r = nk_err_set(err, (int)-n, "cannot talk to the monitor of %s", name);
+	else if ((buf[n] = '\0', h.type == NK_CTL_ERROR))
+		r = nk_err_msg(err, EINVAL, "%s", buf);
+	else if (h.type != want)
+		r = nk_err_msg(err, EIO, "the monitor of %s gave an unexpected answer", name);
+	if (r == 0 && reply)
+		*reply = nk_steal_ptr(&buf);
+	free(buf);
+	return r;
+}
+
+static int send_to_monitor(const struct nk_paths *paths, const char *name, int type, int32_t value,
+			   int wait_ms, struct nk_err *err)
+{
+	int fd = monitor_connect(paths, name, err);
+	if (fd < 0)
+		return fd;
+	int r = nk_ctl_send(fd, type, &value, sizeof(value));
 	if (r == 0 && wait_ms > 0)
 		r = wait_exit(fd, wait_ms);
 	close(fd);
@@ -265,27 +298,7 @@ int nk_inst_kill(const struct nk_paths *paths, const char *name, int sig, struct
 
 int nk_inst_pause(const struct nk_paths *paths, const char *name, int paused, struct nk_err *err)
 {
-	struct nk_instance_info info;
-	int r = nk_inst_get(paths, name, &info, err);
-	if (r < 0)
-		return r;
-	if (info.state.status != NK_RUNNING && info.state.status != NK_PAUSED)
-		return nk_err_msg(err, EINVAL, "%s is not running (it is %s)", name, nk_status_name(info.state.status));
-	int fd = nk_ctl_connect(paths, name, err);
-	if (fd < 0)
-		return fd;
-	r = nk_ctl_send(fd, paused ? NK_CTL_PAUSE : NK_CTL_RESUME, NULL, 0);
-	struct nk_ctl_hdr h;
-	char buf[NK_CTL_MAX_PAYLOAD];
-	ssize_t n = r < 0 ? r : nk_ctl_recv(fd, &h, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n > 0 && h.type == NK_CTL_ERROR) {
-		buf[n] = '\0';
-		return nk_err_msg(err, EINVAL, "%s", buf);
-	}
-	if (n != 0 || h.type != NK_CTL_OK)
-		return nk_err_msg(err, EIO, "the monitor of %s did not confirm the %s", name, paused ? "pause" : "resume");
-	return 0;
+	return monitor_ask(paths, name, paused ? NK_CTL_PAUSE : NK_CTL_RESUME, NK_CTL_OK, NULL, err);
 }
 
 int nk_inst_remove(const struct nk_paths *paths, const char *name, int force, struct nk_err *err)
@@ -473,19 +486,5 @@ int nk_inst_attach(const struct nk_paths *paths, const char *name, unsigned flag
 
 int nk_inst_kvm_stats(const struct nk_paths *paths, const char *name, char **json, struct nk_err *err)
 {
-	int fd = nk_ctl_connect(paths, name, err);
-	if (fd < 0)
-		return fd;
-	int r = nk_ctl_send(fd, NK_CTL_KVM_STATS, NULL, 0);
-	struct nk_ctl_hdr h;
-	static char buf[NK_CTL_MAX_PAYLOAD + 1];
-	ssize_t n = r < 0 ? r : nk_ctl_recv(fd, &h, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return nk_err_set(err, (int)-n, "cannot ask the monitor of %s", name);
-	buf[n] = '\0';
-	if (h.type != NK_CTL_KVM_STATS)
-		return nk_err_msg(err, EINVAL, "%s: %s", name, buf);
-	*json = strdup(buf);
-	return *json ? 0 : nk_err_set(err, ENOMEM, "reading KVM counters");
+	return monitor_ask(paths, name, NK_CTL_KVM_STATS, NK_CTL_KVM_STATS, json, err);
 }
