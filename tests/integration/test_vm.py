@@ -39,7 +39,8 @@ def test_vm_boots_the_guest_and_reports_its_console(nook):
     out = p.stdout
     assert "nook-guest: hello cpl=3" in out
     assert "ram_kib=" in out and "e820 entries=" in out
-    assert "nook-guest: irq timer count=20" in out
+    # At least 20 PIT ticks; one more may land before the guest reads its counter.
+    assert re.search(r"nook-guest: irq timer count=\d+ tsc_khz=\d+ ok", out), out
     assert "kind=rng ok" in out  # every VM gets a virtio-rng
     assert out.rstrip().endswith("nook-guest: done")
     assert "FAIL" not in out
