@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,5 +122,45 @@ int nk_caps_apply(uint64_t bounding, uint64_t effective, uint64_t permitted, uin
 	}
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return nk_err_set(err, errno, "cannot set capabilities");
+	return 0;
+}
+
+int nk_caps_set_ids(uint32_t uid, uint32_t gid, const uint32_t *groups, size_t group_count,
+		    struct nk_err *err)
+{
+	gid_t list[64];
+	if (group_count > NK_ARRAY_SIZE(list))
+		return nk_err_msg(err, E2BIG, "too many additional groups (%zu, at most %zu)", group_count,
+				  NK_ARRAY_SIZE(list));
+	for (size_t i = 0; i < group_count; i++)
+		list[i] = (gid_t)groups[i];
+	if (setgroups(group_count, list) < 0)
+		return nk_err_set(err, errno, "cannot set the additional groups");
+	if (setresgid(gid, gid, gid) < 0)
+		return nk_err_set(err, errno, "cannot become group %u", gid);
+	if (uid == 0)
+		return 0;
+	/* setuid away from 0 clears the capability sets unless KEEPCAPS is on; even then the
+	 * effective set is cleared, and is raised again from the permitted one. */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setresuid(uid, uid, uid) < 0)
+		return nk_err_set(err, errno, "cannot become user %u", uid);
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return nk_err_set(err, errno, "cannot read capabilities");
+	for (int i = 0; i < 2; i++)
+		data[i].effective = data[i].permitted;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return nk_err_set(err, errno, "cannot keep capabilities as user %u", uid);
+	return 0;
+}
+
+int nk_caps_raise_ambient(uint64_t ambient, struct nk_err *err)
+{
+	for (int c = 0; c <= nk_cap_last(); c++)
+		if ((ambient & (1ull << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			return nk_err_set(err, errno, "cannot raise %s as an ambient capability",
+					  nk_cap_name(c) ? nk_cap_name(c) : "capability");
 	return 0;
 }

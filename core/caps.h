@@ -26,4 +26,13 @@ void nk_caps_format(uint64_t mask, char *buf, size_t size);
 int nk_caps_apply(uint64_t bounding, uint64_t effective, uint64_t permitted, uint64_t inheritable,
 		  struct nk_err *err) NK_MUST_CHECK;
 
+/* Become uid/gid with these supplementary groups, keeping the permitted capabilities (the
+ * effective ones are raised again), so that nk_caps_apply can still cut them afterwards. */
+int nk_caps_set_ids(uint32_t uid, uint32_t gid, const uint32_t *groups, size_t group_count,
+		    struct nk_err *err) NK_MUST_CHECK;
+
+/* Raise these ambient capabilities (each must be permitted and inheritable): how a process
+ * that is not uid 0 keeps capabilities across exec. */
+int nk_caps_raise_ambient(uint64_t ambient, struct nk_err *err) NK_MUST_CHECK;
+
 #endif

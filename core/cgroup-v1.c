@@ -10,9 +10,10 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "spec.h"
 #include "util.h"
 
-static const char *const controllers[] = {"memory", "pids", "cpu", "cpuacct", "cpuset", "freezer", "blkio"};
+static const char *const controllers[] = {"memory", "pids", "cpu", "cpuacct", "cpuset", "freezer", "blkio", "devices"};
 
 static int hierarchy_present(const struct nk_cgroup *cg, const char *ctrl)
 {
@@ -87,11 +88,19 @@ static int v1_create(struct nk_cgroup *cg, struct nk_err *err)
 		if (r < 0)
 			return r;
 		if (!strcmp(controllers[i], "cpuset")) {
-			char parent[PATH_MAX];
-			if (nk_fmt(parent, sizeof(parent), "%s/cpuset/nook", cg->mount) < 0)
-				return nk_err_msg(err, ENAMETOOLONG, "cgroup path too long");
-			if ((r = cpuset_inherit(parent)) < 0 || (r = cpuset_inherit(p)) < 0)
-				return nk_err_set(err, -r, "cannot set up the cpuset group %s", p);
+			/* Every level below the root, top down: each inherits from its parent. */
+			char level[PATH_MAX];
+			size_t base = strlen(cg->mount) + strlen("/cpuset/");
+			for (char *slash = p + base;; slash++) {
+				if (*slash != '/' && *slash != '\0')
+					continue;
+				if (nk_fmt(level, sizeof(level), "%.*s", (int)(slash - p), p) < 0)
+					return nk_err_msg(err, ENAMETOOLONG, "cgroup path too long");
+				if ((r = cpuset_inherit(level)) < 0)
+					return nk_err_set(err, -r, "cannot set up the cpuset group %s", level);
+				if (*slash == '\0')
+					break;
+			}
 		}
 	}
 	return 0;
@@ -278,6 +287,35 @@ static int v1_destroy(struct nk_cgroup *cg, struct nk_err *err)
 	return result;
 }
 
+/* One rule as the devices controller spells it: "c 1:3 rwm", "a *:* rwm". */
+static void device_rule_text(const struct nk_device_rule *d, char *buf, size_t size)
+{
+	char major[24] = "*", minor[24] = "*";
+	if (d->major >= 0)
+		snprintf(major, sizeof(major), "%lld", (long long)d->major);
+	if (d->minor >= 0)
+		snprintf(minor, sizeof(minor), "%lld", (long long)d->minor);
+	if (d->type == 'a')
+		snprintf(buf, size, "a");
+	else
+		snprintf(buf, size, "%c %s:%s %s", d->type, major, minor, d->access);
+}
+
+static int v1_set_devices(struct nk_cgroup *cg, const struct nk_device_rule *rules, size_t n, struct nk_err *err)
+{
+	if (!hierarchy_present(cg, "devices"))
+		return nk_err_msg(err, ENOTSUP, "this host has no devices cgroup: device rules cannot be enforced");
+	/* The controller applies rules as they are written, so later ones win, as in OCI. */
+	for (size_t i = 0; i < n; i++) {
+		char rule[64];
+		device_rule_text(&rules[i], rule, sizeof(rule));
+		int r = write_file(cg, "devices", rules[i].allow ? "devices.allow" : "devices.deny", rule, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static void v1_controllers(struct nk_cgroup *cg, char *buf, size_t size)
 {
 	size_t used = 0;
@@ -303,5 +341,6 @@ const struct nk_cgroup_ops nk_cgroup_v1_ops = {
     .kill_all = v1_kill_all,
     .destroy = v1_destroy,
     .controllers = v1_controllers,
+    .set_devices = v1_set_devices,
     .supports = v1_supports,
 };

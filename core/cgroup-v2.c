@@ -40,14 +40,21 @@ static void enable_controllers(const char *dir)
 static int v2_create(struct nk_cgroup *cg, struct nk_err *err)
 {
 	char parent[PATH_MAX], p[PATH_MAX];
-	if (nk_fmt(parent, sizeof(parent), "%s/nook", cg->mount) < 0 || path_of(cg, NULL, p, sizeof(p)) < 0)
+	if (path_of(cg, NULL, p, sizeof(p)) < 0)
 		return nk_err_msg(err, ENAMETOOLONG, "cgroup path too long");
-	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-		return nk_err_set(err, errno, "cannot create cgroup %s", parent);
+	/* Each level top down; a group's controllers are the ones its parent delegates. */
 	enable_controllers(cg->mount);
-	enable_controllers(parent);
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return nk_err_set(err, errno, "cannot create cgroup %s", p);
+	for (char *slash = p + strlen(cg->mount) + 1;; slash++) {
+		if (*slash != '/' && *slash != '\0')
+			continue;
+		if (nk_fmt(parent, sizeof(parent), "%.*s", (int)(slash - p), p) < 0)
+			return nk_err_msg(err, ENAMETOOLONG, "cgroup path too long");
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+			return nk_err_set(err, errno, "cannot create cgroup %s", parent);
+		if (*slash == '\0')
+			break;
+		enable_controllers(parent);
+	}
 	return 0;
 }
 

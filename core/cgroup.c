@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/magic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/vfs.h>
@@ -13,15 +14,26 @@
 
 int nk_cgroup_init(struct nk_cgroup *cg, const struct nk_paths *paths, const char *instance, struct nk_err *err)
 {
+	char scope[24], relpath[sizeof(cg->relpath)];
+	nk_paths_scope(paths, scope, sizeof(scope));
+	if (nk_fmt(relpath, sizeof(relpath), "nook/%s%s", instance, scope) < 0)
+		return nk_err_msg(err, ENAMETOOLONG, "cgroup path too long for %s", instance);
+	return nk_cgroup_init_path(cg, relpath, err);
+}
+
+int nk_cgroup_init_path(struct nk_cgroup *cg, const char *relpath, struct nk_err *err)
+{
 	memset(cg, 0, sizeof(*cg));
 	const char *mnt = getenv("NOOK_CGROUP_ROOT");
 	if (!mnt || !*mnt)
 		mnt = "/sys/fs/cgroup";
-	char scope[24];
-	nk_paths_scope(paths, scope, sizeof(scope));
+	while (*relpath == '/')
+		relpath++;
+	if (!*relpath || strstr(relpath, ".."))
+		return nk_err_msg(err, EINVAL, "'%s' is not a cgroup path below the root", relpath);
 	if (nk_fmt(cg->mount, sizeof(cg->mount), "%s", mnt) < 0 ||
-	    nk_fmt(cg->relpath, sizeof(cg->relpath), "nook/%s%s", instance, scope) < 0)
-		return nk_err_msg(err, ENAMETOOLONG, "cgroup path too long for %s", instance);
+	    nk_fmt(cg->relpath, sizeof(cg->relpath), "%s", relpath) < 0)
+		return nk_err_msg(err, ENAMETOOLONG, "cgroup path too long: %s", relpath);
 	struct statfs fs;
 	if (statfs(cg->mount, &fs) < 0)
 		return nk_err_set(err, errno, "cannot find the cgroup file system at %s", cg->mount);
@@ -79,4 +91,39 @@ void nk_cgroup_read_common(const struct nk_cgroup_reader *rd, struct nk_cgroup_s
 	    nk_cg_parse_u64(buf, &st->pids_current) == 0 &&
 	    nk_cgroup_pread(rd->fd[NK_CGF_PIDS_LIMIT], buf, sizeof(buf)) > 0 && nk_cg_parse_u64(buf, &st->pids_limit) == 0)
 		st->have |= NK_STAT_PIDS;
+}
+
+int nk_cgroup_pids(const struct nk_cgroup *cg, pid_t **pids, size_t *count, struct nk_err *err)
+{
+	static const char *const v1_dirs[] = {"pids", "memory", "freezer", "cpu"};
+	char p[PATH_MAX];
+	FILE *f = NULL;
+	*pids = NULL;
+	*count = 0;
+	if (cg->ops == &nk_cgroup_v2_ops) {
+		if (nk_fmt(p, sizeof(p), "%s/%s/cgroup.procs", cg->mount, cg->relpath) == 0)
+			f = fopen(p, "re");
+	} else {
+		for (size_t i = 0; !f && i < NK_ARRAY_SIZE(v1_dirs); i++)
+			if (nk_fmt(p, sizeof(p), "%s/%s/%s/cgroup.procs", cg->mount, v1_dirs[i], cg->relpath) == 0)
+				f = fopen(p, "re");
+	}
+	if (!f)
+		return nk_err_set(err, errno, "cannot read the processes of cgroup %s", cg->relpath);
+	size_t cap = 0;
+	long v;
+	while (fscanf(f, "%ld", &v) == 1) {
+		if (*count == cap) {
+			cap = cap ? 2 * cap : 16;
+			pid_t *grown = realloc(*pids, cap * sizeof(**pids));
+			if (!grown) {
+				fclose(f);
+				return nk_err_set(err, ENOMEM, "reading cgroup %s", cg->relpath);
+			}
+			*pids = grown;
+		}
+		(*pids)[(*count)++] = (pid_t)v;
+	}
+	fclose(f);
+	return 0;
 }

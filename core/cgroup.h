@@ -12,6 +12,7 @@
 #include "resources.h"
 
 struct nk_paths;
+struct nk_device_rule;
 
 struct nk_cgroup;
 
@@ -63,6 +64,9 @@ struct nk_cgroup_ops {
 	int (*destroy)(struct nk_cgroup *cg, struct nk_err *err);
 	/* Which controllers this host offers, space separated, for `nook info`. */
 	void (*controllers)(struct nk_cgroup *cg, char *buf, size_t size);
+	/* The device rules (OCI linux.resources.devices order: later rules win); NULL where the
+	 * layout cannot enforce them. */
+	int (*set_devices)(struct nk_cgroup *cg, const struct nk_device_rule *rules, size_t n, struct nk_err *err);
 	/* Whether a limit can be applied here (e.g. io weight needs a weight-aware scheduler). */
 	int (*supports)(struct nk_cgroup *cg, const struct nk_limits *l, struct nk_err *err);
 };
@@ -78,6 +82,13 @@ struct nk_cgroup {
  * group); creates nothing. */
 int nk_cgroup_init(struct nk_cgroup *cg, const struct nk_paths *paths, const char *instance,
 		   struct nk_err *err) NK_MUST_CHECK;
+
+/* The same for a group at a given path below the cgroup root (an OCI bundle's cgroupsPath). */
+int nk_cgroup_init_path(struct nk_cgroup *cg, const char *relpath, struct nk_err *err) NK_MUST_CHECK;
+
+/* The group's processes (host pids, malloc'd) from cgroup.procs (v1: of the pids or memory
+ * hierarchy). */
+int nk_cgroup_pids(const struct nk_cgroup *cg, pid_t **pids, size_t *count, struct nk_err *err) NK_MUST_CHECK;
 
 /* Kill what is left in the group and remove it; tolerant of a missing group. */
 int nk_cgroup_cleanup(struct nk_cgroup *cg, struct nk_err *err) NK_MUST_CHECK;

@@ -5,6 +5,7 @@
  * (a shell as PID 1 would ignore it, and `nook stop` would always need SIGKILL). */
 #include "container.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "hooks.h"
 #include "process.h"
 #include "rootfs.h"
 #include "util.h"
@@ -145,6 +147,92 @@ static void await_exec(int report_fd, struct sync_msg *ready)
 	close(report_fd);
 }
 
+/* The namespaces a bundle names by path are joined, not created (the pid namespace was
+ * joined by the parent: it applies to children only). */
+static int join_namespaces(const struct nk_spec *spec, struct nk_err *err)
+{
+	for (size_t i = 0; i < spec->ns_path_count; i++) {
+		const struct nk_ns_path *ns = &spec->ns_paths[i];
+		if (ns->flag == CLONE_NEWPID)
+			continue;
+		int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, ns->flag) < 0) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			return nk_err_set(err, e, "cannot join the namespace %s", ns->path);
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+static int run_hooks_here(const struct nk_container_opts *opts, const struct nk_spec *spec, enum nk_hook_kind kind,
+			  pid_t pid, struct nk_err *err)
+{
+	if (!spec->hooks[kind].n)
+		return 0;
+	nk_autofree char *state = opts->oci->state(opts->oci->opaque, pid, "created");
+	return nk_hooks_run(&spec->hooks[kind], kind, state, err);
+}
+
+/* Close every descriptor from `from` up, except the listed ones. */
+static void keep_only_fds(int from, const int *keep, size_t n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	int self = dirfd(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		int kept = fd < from || fd == self || e->d_name[0] == '.';
+		for (size_t i = 0; i < n && !kept; i++)
+			kept = fd == keep[i];
+		if (!kept)
+			close(fd);
+	}
+	closedir(d);
+}
+
+/* After the set-up: wait for `start` (it opens the FIFO for reading), then become the command. */
+static void oci_wait_and_exec(const struct nk_spec *spec, const struct nk_container_opts *opts, pid_t pid, int sync_fd)
+{
+	struct nk_err err = {0};
+	struct sync_msg ready = {.type = SYNC_READY};
+	/* From here the container outlives its creator: the caller's supervisor adopts it. It
+	 * must not keep the creator's descriptors meanwhile (a lock on the record, say). */
+	prctl(PR_SET_PDEATHSIG, 0);
+	keep_only_fds(3 + spec->preserve_fds, (int[]){sync_fd, opts->oci->fifo_fd, opts->io.console}, 3);
+	if (write(sync_fd, &ready, sizeof(ready)) != sizeof(ready))
+		_exit(NK_EXIT_NOOK_FAILED);
+	char fifo[64];
+	snprintf(fifo, sizeof(fifo), "/proc/self/fd/%d", opts->oci->fifo_fd);
+	int fd = open(fifo, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) != 1) {
+		dprintf(2, "nook: cannot wait for start: %s\n", strerror(errno));
+		_exit(NK_EXIT_NOOK_FAILED);
+	}
+	close(fd);
+	close(opts->oci->fifo_fd);
+	const struct nk_container_io *io = &opts->io;
+	if (io->console >= 0) {
+		setsid();
+		if (ioctl(io->console, TIOCSCTTY, 0) < 0)
+			dprintf(io->console, "nook: cannot set the controlling terminal: %s\n", strerror(errno));
+		for (int i = 0; i < 3; i++)
+			dup2(io->console, i);
+	}
+	if (run_hooks_here(opts, spec, NK_HOOK_START_CONTAINER, pid, &err) < 0) {
+		dprintf(2, "nook: %s\n", err.msg);
+		_exit(NK_EXIT_NOOK_FAILED);
+	}
+	struct nk_launch launch = {.seccomp = opts->seccomp, .report_fd = -1, .keep_fd = -1};
+	int r = nk_process_exec(spec, &launch, &err);
+	dprintf(2, "nook: %s\n", err.msg);
+	_exit(nk_process_exit_code(r));
+}
+
 static void container_init(const struct nk_paths *paths, const struct nk_spec *spec,
 			   const struct nk_container_opts *opts, int sync_fd)
 {
@@ -161,9 +249,14 @@ static void container_init(const struct nk_paths *paths, const struct nk_spec *s
 	 * (the first cgroup move can wait out an RCU grace period: better not in series). */
 	if (read(sync_fd, &m, sizeof(m)) != sizeof(m) || m.type != SYNC_GO)
 		_exit(NK_EXIT_NOOK_FAILED);
+	pid_t host_pid = m.value;
+	if (join_namespaces(spec, &err) < 0)
+		goto fail;
 	if (nk_rootfs_prepare(paths, spec, io->console >= 0 ? io->console_path : NULL, &err) < 0)
 		goto fail;
 	ready.at_ns[NK_PHASE_MOUNTS] = nk_now_ns();
+	if (opts->oci && run_hooks_here(opts, spec, NK_HOOK_CREATE_CONTAINER, host_pid, &err) < 0)
+		goto fail;
 	if (nk_rootfs_enter(spec, &err) < 0)
 		goto fail;
 	ready.at_ns[NK_PHASE_PIVOT] = nk_now_ns();
@@ -179,8 +272,15 @@ static void container_init(const struct nk_paths *paths, const struct nk_spec *s
 		nk_err_set(&err, errno, "cannot set the hostname to %s", spec->hostname);
 		goto fail;
 	}
+	if (spec->domainname && (spec->clone_flags & CLONE_NEWUTS) &&
+	    setdomainname(spec->domainname, strlen(spec->domainname)) < 0) {
+		nk_err_set(&err, errno, "cannot set the domain name to %s", spec->domainname);
+		goto fail;
+	}
 	if ((spec->clone_flags & CLONE_NEWNET) && loopback_up(&err) < 0)
 		goto fail;
+	if (opts->oci)
+		oci_wait_and_exec(spec, opts, host_pid, sync_fd);
 
 	sigset_t all;
 	sigfillset(&all);
@@ -316,7 +416,13 @@ int nk_container_start(const struct nk_paths *paths, const struct nk_spec *spec,
 	close(sv[1]);
 	c->init_pid = (pid_t)pid;
 	c->sync_fd = sv[0];
-	struct sync_msg m = {.type = SYNC_GO};
+	struct sync_msg m = {.type = SYNC_GO, .value = (int)pid};
+	/* OCI: the createRuntime hooks see the child in its cgroup, before its root is built. */
+	if (opts->oci && ((!in_cgroup && (r = cg->ops->attach(cg, c->init_pid, err)) < 0) ||
+			  (r = opts->oci->created(opts->oci->opaque, c->init_pid, err)) < 0))
+		goto undo_child;
+	if (opts->oci)
+		in_cgroup = 1;
 	/* Go once to build the root, once more when cgroup and network are in place. */
 	if (write(c->sync_fd, &m, sizeof(m)) != sizeof(m) || (!in_cgroup && (r = cg->ops->attach(cg, c->init_pid, err)) < 0) ||
 	    (opts->hook.prepare && (r = opts->hook.prepare(opts->hook.opaque, c->init_pid, err)) < 0)) {

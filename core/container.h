@@ -26,10 +26,23 @@ struct nk_container_hook {
 	void *opaque;
 };
 
+/* The OCI runtime's model (docs/oci.md): the command itself is the container's PID 1, and
+ * it waits, fully set up, until `start` opens the exec FIFO; hooks run on the way. */
+struct nk_container_oci {
+	int fifo_fd;              /* O_PATH descriptor of the exec FIFO, inherited by the child */
+	/* The state JSON given to hooks on stdin (malloc'd); called in the child too. */
+	char *(*state)(void *opaque, pid_t pid, const char *status);
+	/* In the caller, once the child is in its cgroup and before it builds its root: the
+	 * prestart and createRuntime hooks. A failure aborts the create. */
+	int (*created)(void *opaque, pid_t pid, struct nk_err *err);
+	void *opaque;
+};
+
 struct nk_container_opts {
 	struct nk_container_io io;
 	struct nk_container_hook hook;
 	const struct nk_seccomp_prog *seccomp; /* compiled by the caller; NULL: no filter */
+	const struct nk_container_oci *oci;    /* NULL: nook's model (its own init, command started now) */
 };
 
 struct nk_container {

@@ -1,5 +1,6 @@
 /* The container's mount tree: overlay root, spec mounts, /dev, masked paths, pivot_root. */
 #include "rootfs.h"
+#include "rootfs-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,7 @@
 
 /* Resolve a path as if rootfd were "/": an image's symlinks can never point a mount
  * outside the container's root. */
-static int open_in_root(int rootfd, const char *path, int flags, mode_t mode)
+int nk_root_open(int rootfd, const char *path, int flags, mode_t mode)
 {
 	struct open_how how = {
 	    .flags = (uint64_t)(flags | O_CLOEXEC),
@@ -32,7 +33,7 @@ static int open_in_root(int rootfd, const char *path, int flags, mode_t mode)
 }
 
 /* Create every directory of path below rootfd (safely), returning an O_PATH fd to it. */
-static int mkdir_in_root(int rootfd, const char *path)
+int nk_root_mkdir(int rootfd, const char *path)
 {
 	char buf[PATH_MAX];
 	if (nk_fmt(buf, sizeof(buf), "%s", path) < 0)
@@ -42,12 +43,12 @@ static int mkdir_in_root(int rootfd, const char *path)
 			continue;
 		char saved = *p;
 		*p = '\0';
-		int fd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+		int fd = nk_root_open(rootfd, buf, O_PATH | O_DIRECTORY, 0);
 		if (fd == -ENOENT) {
 			/* Create the last component inside its (safely resolved) parent. */
 			char *slash = strrchr(buf, '/');
 			*slash = '\0';
-			int parent = open_in_root(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY, 0);
+			int parent = nk_root_open(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY, 0);
 			*slash = '/';
 			if (parent < 0)
 				return parent;
@@ -56,7 +57,7 @@ static int mkdir_in_root(int rootfd, const char *path)
 			close(parent);
 			if (r < 0 && e != EEXIST)
 				return -e;
-			fd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+			fd = nk_root_open(rootfd, buf, O_PATH | O_DIRECTORY, 0);
 		}
 		if (fd < 0)
 			return fd;
@@ -68,9 +69,9 @@ static int mkdir_in_root(int rootfd, const char *path)
 }
 
 /* A mount target for a file: parents created, the file itself created empty if missing. */
-static int mkfile_in_root(int rootfd, const char *path)
+int nk_root_mkfile(int rootfd, const char *path)
 {
-	int fd = open_in_root(rootfd, path, O_PATH, 0);
+	int fd = nk_root_open(rootfd, path, O_PATH, 0);
 	if (fd >= 0 || fd != -ENOENT)
 		return fd;
 	char parent[PATH_MAX];
@@ -79,19 +80,19 @@ static int mkfile_in_root(int rootfd, const char *path)
 	char *slash = strrchr(parent, '/');
 	if (slash && slash != parent) {
 		*slash = '\0';
-		int pfd = mkdir_in_root(rootfd, parent);
+		int pfd = nk_root_mkdir(rootfd, parent);
 		if (pfd < 0)
 			return pfd;
 		close(pfd);
 	}
-	fd = open_in_root(rootfd, path, O_CREAT | O_WRONLY, 0644);
+	fd = nk_root_open(rootfd, path, O_CREAT | O_WRONLY, 0644);
 	if (fd < 0)
 		return fd;
 	close(fd);
-	return open_in_root(rootfd, path, O_PATH, 0);
+	return nk_root_open(rootfd, path, O_PATH, 0);
 }
 
-static void fd_path(int fd, char *buf, size_t size)
+void nk_root_fd_path(int fd, char *buf, size_t size)
 {
 	snprintf(buf, size, "/proc/self/fd/%d", fd);
 }
@@ -114,20 +115,26 @@ static int mount_root(const struct nk_paths *paths, const struct nk_spec *spec, 
 }
 
 /* Make the mount at path (inside rootfd) read-only, keeping its other flags. */
-static int remount_readonly_at(int rootfd, const char *path, unsigned long flags)
+int nk_root_remount_readonly(int rootfd, const char *path, unsigned long flags)
 {
-	nk_autoclose int fd = open_in_root(rootfd, path, O_PATH, 0);
+	return nk_root_remount(rootfd, path, flags, 1);
+}
+
+/* Remount a bind mount with nosuid/nodev/noexec from flags, and read-only if asked. */
+int nk_root_remount(int rootfd, const char *path, unsigned long flags, int readonly)
+{
+	nk_autoclose int fd = nk_root_open(rootfd, path, O_PATH, 0);
 	if (fd < 0)
 		return fd;
 	char target[64];
-	fd_path(fd, target, sizeof(target));
+	nk_root_fd_path(fd, target, sizeof(target));
 	unsigned long keep = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
-	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL) < 0)
+	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | (readonly ? MS_RDONLY : 0) | keep, NULL) < 0)
 		return -errno;
 	return 0;
 }
 
-static int do_mount(int rootfd, const struct nk_mount *m, struct nk_err *err)
+static int do_mount(int rootfd, const struct nk_mount *m, const struct nk_spec *spec, struct nk_err *err)
 {
 	char target[64];
 	int is_file = 0;
@@ -137,23 +144,25 @@ static int do_mount(int rootfd, const struct nk_mount *m, struct nk_err *err)
 			return nk_err_set(err, errno, "cannot bind %s", m->source);
 		is_file = !S_ISDIR(st.st_mode);
 	}
-	nk_autoclose int fd = is_file ? mkfile_in_root(rootfd, m->destination)
-				      : mkdir_in_root(rootfd, m->destination);
+	nk_autoclose int fd = is_file ? nk_root_mkfile(rootfd, m->destination)
+				      : nk_root_mkdir(rootfd, m->destination);
 	if (fd < 0)
 		return nk_err_set(err, -fd, "cannot create mount point %s", m->destination);
-	fd_path(fd, target, sizeof(target));
+	nk_root_fd_path(fd, target, sizeof(target));
 	if (m->bind) {
 		unsigned long f = MS_BIND | (m->recursive ? MS_REC : 0);
 		if (mount(m->source, target, NULL, f, NULL) < 0)
 			return nk_err_set(err, errno, "cannot bind %s on %s", m->source, m->destination);
 		/* A bind mount takes ro/nosuid/... only through a remount of the new mount. */
-		if (m->readonly) {
-			int r = remount_readonly_at(rootfd, m->destination, m->flags);
+		if (m->readonly || (m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC))) {
+			int r = nk_root_remount(rootfd, m->destination, m->flags, m->readonly);
 			if (r < 0)
 				return nk_err_set(err, -r, "cannot make %s read-only", m->destination);
 		}
 		return 0;
 	}
+	if (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2"))
+		return nk_root_mount_cgroup(rootfd, m, spec, err);
 	unsigned long flags = m->flags & ~(MS_BIND | MS_REC);
 	if (mount(m->source, target, m->type, flags, m->data && *m->data ? m->data : NULL) < 0)
 		return nk_err_set(err, errno, "cannot mount %s on %s", m->type, m->destination);
@@ -173,7 +182,7 @@ static int populate_dev(int rootfd, const char *console, struct nk_err *err)
 	} links[] = {{"pts/ptmx", "ptmx"},       {"/proc/self/fd", "fd"},
 		     {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
 		     {"/proc/self/fd/2", "stderr"}};
-	nk_autoclose int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
+	nk_autoclose int dev = nk_root_open(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
 	if (dev < 0)
 		return nk_err_set(err, -dev, "cannot open /dev in the container");
 	for (size_t i = 0; i < NK_ARRAY_SIZE(devices); i++) {
@@ -194,9 +203,9 @@ static int populate_dev(int rootfd, const char *console, struct nk_err *err)
 		close(fd);
 		/* By path: a descriptor from before the clone names the parent namespace's
 		 * mount, which cannot be bound here. */
-		nk_autoclose int target = open_in_root(rootfd, "/dev/console", O_PATH, 0);
+		nk_autoclose int target = nk_root_open(rootfd, "/dev/console", O_PATH, 0);
 		char dst[64];
-		fd_path(target, dst, sizeof(dst));
+		nk_root_fd_path(target, dst, sizeof(dst));
 		if (target < 0 || mount(console, dst, NULL, MS_BIND, NULL) < 0)
 			return nk_err_set(err, errno, "cannot bind the console on /dev/console");
 	}
@@ -206,14 +215,14 @@ static int populate_dev(int rootfd, const char *console, struct nk_err *err)
 static int mask_paths(int rootfd, char **paths, struct nk_err *err)
 {
 	for (size_t i = 0; paths && paths[i]; i++) {
-		nk_autoclose int fd = open_in_root(rootfd, paths[i], O_PATH, 0);
+		nk_autoclose int fd = nk_root_open(rootfd, paths[i], O_PATH, 0);
 		if (fd == -ENOENT)
 			continue;
 		if (fd < 0)
 			return nk_err_set(err, -fd, "cannot mask %s", paths[i]);
 		struct stat st;
 		char target[64];
-		fd_path(fd, target, sizeof(target));
+		nk_root_fd_path(fd, target, sizeof(target));
 		if (fstat(fd, &st) < 0)
 			return nk_err_set(err, errno, "cannot mask %s", paths[i]);
 		int r = S_ISDIR(st.st_mode)
@@ -228,14 +237,14 @@ static int mask_paths(int rootfd, char **paths, struct nk_err *err)
 static int readonly_paths(int rootfd, char **paths, struct nk_err *err)
 {
 	for (size_t i = 0; paths && paths[i]; i++) {
-		nk_autoclose int fd = open_in_root(rootfd, paths[i], O_PATH, 0);
+		nk_autoclose int fd = nk_root_open(rootfd, paths[i], O_PATH, 0);
 		if (fd == -ENOENT)
 			continue;
 		char target[64];
-		fd_path(fd, target, sizeof(target));
+		nk_root_fd_path(fd, target, sizeof(target));
 		if (fd < 0 || mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
 			return nk_err_set(err, fd < 0 ? -fd : errno, "cannot bind %s", paths[i]);
-		int r = remount_readonly_at(rootfd, paths[i], MS_NOSUID | MS_NODEV | MS_NOEXEC);
+		int r = nk_root_remount_readonly(rootfd, paths[i], MS_NOSUID | MS_NODEV | MS_NOEXEC);
 		if (r < 0)
 			return nk_err_set(err, -r, "cannot make %s read-only", paths[i]);
 	}
@@ -248,11 +257,11 @@ static int hide_nook_state(int rootfd, const struct nk_paths *paths, struct nk_e
 {
 	const char *const dirs[] = {paths->root, paths->run};
 	for (size_t i = 0; i < NK_ARRAY_SIZE(dirs); i++) {
-		nk_autoclose int fd = open_in_root(rootfd, dirs[i], O_PATH | O_DIRECTORY, 0);
+		nk_autoclose int fd = nk_root_open(rootfd, dirs[i], O_PATH | O_DIRECTORY, 0);
 		if (fd == -ENOENT)
 			continue;
 		char target[64];
-		fd_path(fd, target, sizeof(target));
+		nk_root_fd_path(fd, target, sizeof(target));
 		if (fd < 0 || mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=755") < 0)
 			return nk_err_set(err, fd < 0 ? -fd : errno, "cannot hide %s", dirs[i]);
 	}
@@ -286,23 +295,38 @@ int nk_rootfs_prepare(const struct nk_paths *paths, const struct nk_spec *spec, 
 	if (rootfd < 0)
 		return nk_err_set(err, errno, "cannot open the root %s", spec->root_path);
 	for (size_t i = 0; i < spec->mount_count; i++) {
-		if ((r = do_mount(rootfd, &spec->mounts[i], err)) < 0)
+		if ((r = do_mount(rootfd, &spec->mounts[i], spec, err)) < 0)
 			return r;
 		if (!strcmp(spec->mounts[i].destination, "/dev") && (r = populate_dev(rootfd, console, err)) < 0)
 			return r;
 	}
+	if ((r = nk_root_make_devices(rootfd, spec, err)) < 0 || (r = nk_root_write_sysctls(rootfd, spec, err)) < 0)
+		return r;
 	if (spec->rootfs_lower && !strcmp(spec->rootfs_lower, "/") && (r = hide_nook_state(rootfd, paths, err)) < 0)
 		return r;
 	if ((r = mask_paths(rootfd, spec->masked_paths, err)) < 0)
 		return r;
 	if ((r = readonly_paths(rootfd, spec->readonly_paths, err)) < 0)
 		return r;
-	if (spec->root_readonly && (r = remount_readonly_at(rootfd, "/", MS_NODEV)) < 0)
+	if (spec->root_readonly && (r = nk_root_remount_readonly(rootfd, "/", MS_NODEV)) < 0)
 		return nk_err_set(err, -r, "cannot make the root read-only");
+	return 0;
+}
+
+/* For a root on ramfs, which pivot_root refuses: move it over / and chroot. The old tree
+ * stays underneath, which is why pivot_root is the default. */
+static int move_root(const char *root, struct nk_err *err)
+{
+	if (chdir(root) < 0)
+		return nk_err_set(err, errno, "cannot enter %s", root);
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+		return nk_err_set(err, errno, "cannot move %s over /", root);
+	if (chroot(".") < 0 || chdir("/") < 0)
+		return nk_err_set(err, errno, "cannot chroot into %s", root);
 	return 0;
 }
 
 int nk_rootfs_enter(const struct nk_spec *spec, struct nk_err *err)
 {
-	return enter_root(spec->root_path, err);
+	return spec->no_pivot ? move_root(spec->root_path, err) : enter_root(spec->root_path, err);
 }

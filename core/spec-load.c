@@ -8,10 +8,11 @@
 #include <sys/mount.h>
 
 #include "caps.h"
+#include "spec-internal.h"
 #include "spec.h"
 #include "util.h"
 
-static char *dup_str(json_object *o, const char *key)
+char *nk_json_dup_str(json_object *o, const char *key)
 {
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
@@ -19,13 +20,13 @@ static char *dup_str(json_object *o, const char *key)
 	return strdup(json_object_get_string(v));
 }
 
-static int get_bool(json_object *o, const char *key)
+int nk_json_bool(json_object *o, const char *key)
 {
 	json_object *v;
 	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
 }
 
-static char **dup_str_array(json_object *o, const char *key, int *bad)
+char **nk_json_dup_strv(json_object *o, const char *key, int *bad)
 {
 	json_object *a;
 	if (!json_object_object_get_ex(o, key, &a))
@@ -52,7 +53,7 @@ static char **dup_str_array(json_object *o, const char *key, int *bad)
 	return v;
 }
 
-static void free_strv(char **v)
+void nk_json_free_strv(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
 		free(v[i]);
@@ -77,9 +78,9 @@ static const struct {
 static int load_mount(json_object *m, struct nk_mount *out, struct nk_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	out->destination = dup_str(m, "destination");
-	out->type = dup_str(m, "type");
-	out->source = dup_str(m, "source");
+	out->destination = nk_json_dup_str(m, "destination");
+	out->type = nk_json_dup_str(m, "type");
+	out->source = nk_json_dup_str(m, "source");
 	if (!out->destination || out->destination[0] != '/')
 		return nk_err_msg(err, EINVAL, "config.json: a mount needs an absolute destination");
 	if (!out->type)
@@ -158,19 +159,24 @@ static int load_namespaces(json_object *lnx, struct nk_spec *s, struct nk_err *e
 		return 0;
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		json_object *ns = json_object_array_get_idx(a, i);
-		char *type = dup_str(ns, "type");
-		char *path = dup_str(ns, "path");
+		char *type = nk_json_dup_str(ns, "type");
+		char *path = nk_json_dup_str(ns, "path");
 		size_t k;
 		for (k = 0; type && k < NK_ARRAY_SIZE(kinds); k++)
 			if (!strcmp(type, kinds[k].type))
 				break;
 		int bad = !type || k == NK_ARRAY_SIZE(kinds) || kinds[k].flag == 0 ||
-			  kinds[k].flag == CLONE_NEWUSER || path != NULL;
-		if (!bad)
+			  kinds[k].flag == CLONE_NEWUSER || (path && (path[0] != '/' || s->ns_path_count == NK_ARRAY_SIZE(s->ns_paths)));
+		/* With a path the namespace is joined (setns), not created. */
+		if (!bad && path) {
+			s->ns_paths[s->ns_path_count++] = (struct nk_ns_path){.flag = kinds[k].flag, .path = path};
+			path = NULL;
+		} else if (!bad) {
 			s->clone_flags |= kinds[k].flag;
+		}
 		int r = bad ? nk_err_msg(err, ENOTSUP,
 					  "config.json: namespace '%s'%s is not supported by nook",
-					  type ? type : "?", path ? " with a path" : "")
+					  type ? type : "?", path ? " with that path" : "")
 			    : 0;
 		free(type);
 		free(path);
@@ -180,7 +186,7 @@ static int load_namespaces(json_object *lnx, struct nk_spec *s, struct nk_err *e
 	return 0;
 }
 
-static int get_i64(json_object *o, const char *key, int64_t *out)
+int nk_json_i64(json_object *o, const char *key, int64_t *out)
 {
 	json_object *v;
 	if (!o || !json_object_object_get_ex(o, key, &v))
@@ -203,23 +209,23 @@ static int load_resources(json_object *lnx, struct nk_limits *l, struct nk_err *
 	json_object_object_get_ex(res, "blockIO", &b);
 	int64_t x;
 	int r;
-	if ((r = get_i64(m, "limit", &x)) < 0 || (r > 0 && x < 0))
+	if ((r = nk_json_i64(m, "limit", &x)) < 0 || (r > 0 && x < 0))
 		return nk_err_msg(err, EINVAL, "config.json: linux.resources.memory.limit must be a positive number");
 	if (r > 0)
 		l->memory = (uint64_t)x;
-	if ((r = get_i64(m, "swap", &x)) < 0)
+	if ((r = nk_json_i64(m, "swap", &x)) < 0)
 		return nk_err_msg(err, EINVAL, "config.json: linux.resources.memory.swap must be a number");
 	if (r > 0)
 		l->memory_swap = x < 0 ? NK_UNLIMITED : (uint64_t)x;
-	if ((r = get_i64(c, "quota", &x)) < 0)
+	if ((r = nk_json_i64(c, "quota", &x)) < 0)
 		return nk_err_msg(err, EINVAL, "config.json: linux.resources.cpu.quota must be a number");
 	if (r > 0 && x > 0) {
 		int64_t period = NK_CPU_PERIOD_US;
-		if (get_i64(c, "period", &period) < 0 || period <= 0)
+		if (nk_json_i64(c, "period", &period) < 0 || period <= 0)
 			return nk_err_msg(err, EINVAL, "config.json: linux.resources.cpu.period must be positive");
 		l->cpu_quota_us = (uint64_t)(x * NK_CPU_PERIOD_US / period);
 	}
-	if ((r = get_i64(c, "shares", &x)) < 0)
+	if ((r = nk_json_i64(c, "shares", &x)) < 0)
 		return nk_err_msg(err, EINVAL, "config.json: linux.resources.cpu.shares must be a number");
 	if (r > 0)
 		l->cpu_weight = nk_shares_to_weight((uint64_t)(x < 0 ? 0 : x));
@@ -228,11 +234,11 @@ static int load_resources(json_object *lnx, struct nk_limits *l, struct nk_err *
 		if (!json_object_is_type(v, json_type_string) || snprintf(l->cpuset, sizeof(l->cpuset), "%s", cpus) >= (int)sizeof(l->cpuset))
 			return nk_err_msg(err, EINVAL, "config.json: linux.resources.cpu.cpus must be a short string");
 	}
-	if ((r = get_i64(p, "limit", &x)) < 0)
+	if ((r = nk_json_i64(p, "limit", &x)) < 0)
 		return nk_err_msg(err, EINVAL, "config.json: linux.resources.pids.limit must be a number");
 	if (r > 0)
 		l->pids = x <= 0 ? NK_UNLIMITED : (uint64_t)x;
-	if ((r = get_i64(b, "weight", &x)) < 0)
+	if ((r = nk_json_i64(b, "weight", &x)) < 0)
 		return nk_err_msg(err, EINVAL, "config.json: linux.resources.blockIO.weight must be a number");
 	if (r > 0)
 		l->io_weight = nk_blkio_to_weight((uint32_t)(x < 0 ? 0 : x));
@@ -244,7 +250,7 @@ static char *annotation(json_object *root, const char *key)
 	json_object *a;
 	if (!json_object_object_get_ex(root, "annotations", &a))
 		return NULL;
-	return dup_str(a, key);
+	return nk_json_dup_str(a, key);
 }
 
 int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
@@ -267,11 +273,11 @@ int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
 		r = nk_err_msg(err, EINVAL, "config.json has no process");
 		goto out;
 	}
-	s->args = dup_str_array(process, "args", &bad);
-	s->env = dup_str_array(process, "env", &bad);
-	s->cwd = dup_str(process, "cwd");
-	s->terminal = get_bool(process, "terminal");
-	s->no_new_privs = get_bool(process, "noNewPrivileges");
+	s->args = nk_json_dup_strv(process, "args", &bad);
+	s->env = nk_json_dup_strv(process, "env", &bad);
+	s->cwd = nk_json_dup_str(process, "cwd");
+	s->terminal = nk_json_bool(process, "terminal");
+	s->no_new_privs = nk_json_bool(process, "noNewPrivileges");
 	if (bad || !s->args || !s->args[0]) {
 		r = nk_err_msg(err, EINVAL, "config.json: process.args must be a non-empty string array");
 		goto out;
@@ -280,14 +286,17 @@ int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
 		r = nk_err_msg(err, EINVAL, "config.json: process.cwd must be an absolute path");
 		goto out;
 	}
-	if ((r = load_caps(process, s, err)) < 0)
+	if ((r = load_caps(process, s, err)) < 0 || (r = nk_spec_check_top(root, err)) < 0 ||
+	    (r = nk_spec_load_process(process, s, err)) < 0 || (r = nk_spec_load_hooks(root, s, err)) < 0)
 		goto out;
-	if (!json_object_object_get_ex(root, "root", &rootobj) || !(s->root_path = dup_str(rootobj, "path"))) {
+	s->oci_version = nk_json_dup_str(root, "ociVersion");
+	s->domainname = nk_json_dup_str(root, "domainname");
+	if (!json_object_object_get_ex(root, "root", &rootobj) || !(s->root_path = nk_json_dup_str(rootobj, "path"))) {
 		r = nk_err_msg(err, EINVAL, "config.json has no root.path");
 		goto out;
 	}
-	s->root_readonly = get_bool(rootobj, "readonly");
-	s->hostname = dup_str(root, "hostname");
+	s->root_readonly = nk_json_bool(rootobj, "readonly");
+	s->hostname = nk_json_dup_str(root, "hostname");
 	if (json_object_object_get_ex(root, "mounts", &mounts)) {
 		size_t n = json_object_array_length(mounts);
 		s->mounts = calloc(n ? n : 1, sizeof(*s->mounts));
@@ -300,9 +309,9 @@ int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
 	if (json_object_object_get_ex(root, "linux", &lnx)) {
 		if ((r = load_namespaces(lnx, s, err)) < 0)
 			goto out;
-		s->masked_paths = dup_str_array(lnx, "maskedPaths", &bad);
-		s->readonly_paths = dup_str_array(lnx, "readonlyPaths", &bad);
-		if ((r = load_resources(lnx, &s->limits, err)) < 0)
+		s->masked_paths = nk_json_dup_strv(lnx, "maskedPaths", &bad);
+		s->readonly_paths = nk_json_dup_strv(lnx, "readonlyPaths", &bad);
+		if ((r = load_resources(lnx, &s->limits, err)) < 0 || (r = nk_spec_load_linux(lnx, s, err)) < 0)
 			goto out;
 	}
 	s->name = annotation(root, "org.nook.name");
@@ -366,8 +375,8 @@ void nk_spec_free(struct nk_spec *s)
 {
 	free(s->name);
 	free(s->image);
-	free_strv(s->args);
-	free_strv(s->env);
+	nk_json_free_strv(s->args);
+	nk_json_free_strv(s->env);
 	free(s->cwd);
 	free(s->hostname);
 	free(s->root_path);
@@ -387,8 +396,9 @@ void nk_spec_free(struct nk_spec *s)
 		free(s->mounts[i].data);
 	}
 	free(s->mounts);
-	free_strv(s->masked_paths);
-	free_strv(s->readonly_paths);
+	nk_json_free_strv(s->masked_paths);
+	nk_json_free_strv(s->readonly_paths);
+	nk_spec_free_extra(s);
 	free(s->json);
 	memset(s, 0, sizeof(*s));
 }

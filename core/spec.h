@@ -85,6 +85,52 @@ struct nk_mount {
 	char *data;        /* filesystem options that are not flags */
 };
 
+/* process.rlimits[]: RLIMIT_* by number. */
+struct nk_rlimit {
+	int resource;
+	uint64_t soft, hard;
+};
+
+/* One entry of hooks.<kind>[]: run with the container's state JSON on stdin. */
+struct nk_hook {
+	char *path;
+	char **args, **env;
+	int timeout_s;            /* 0: none */
+};
+
+enum nk_hook_kind {
+	NK_HOOK_PRESTART, NK_HOOK_CREATE_RUNTIME, NK_HOOK_CREATE_CONTAINER, NK_HOOK_START_CONTAINER,
+	NK_HOOK_POSTSTART, NK_HOOK_POSTSTOP, NK_HOOK_KINDS
+};
+
+struct nk_hook_list {
+	struct nk_hook *v;
+	size_t n;
+};
+
+/* linux.namespaces[] with a path: joined with setns instead of created. */
+struct nk_ns_path {
+	int flag;                 /* CLONE_NEW* */
+	char *path;
+};
+
+/* linux.devices[]: a node created in the container's /dev. */
+struct nk_device {
+	char *path;
+	char type;                /* 'c', 'b', 'p' (fifo) */
+	int64_t major, minor;
+	uint32_t mode;            /* permission bits; 0666 when not given */
+	uint32_t uid, gid;
+};
+
+/* linux.resources.devices[]: the device cgroup's rules, in order. -1: any number. */
+struct nk_device_rule {
+	int allow;
+	char type;                /* 'a', 'c', 'b' */
+	int64_t major, minor;
+	char access[4];           /* some of "rwm" */
+};
+
 /* What the engine needs from config.json, loaded once. */
 struct nk_spec {
 	char *name;               /* annotation org.nook.name */
@@ -117,6 +163,33 @@ struct nk_spec {
 	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
 	int no_new_privs;
 	struct nk_limits limits;  /* linux.resources */
+	/* The rest of the OCI surface (spec-process.c, spec-linux.c); docs/oci.md lists it. */
+	int has_user;             /* process.user given */
+	uint32_t uid, gid;
+	uint32_t *groups;         /* process.user.additionalGids */
+	size_t group_count;
+	int has_umask;
+	uint32_t umask;
+	struct nk_rlimit *rlimits;
+	size_t rlimit_count;
+	int has_oom_score_adj;
+	int oom_score_adj;
+	unsigned short console_rows, console_cols; /* process.consoleSize; 0: unset */
+	char *domainname;
+	struct nk_ns_path ns_paths[8];
+	size_t ns_path_count;
+	char **sysctl;            /* linux.sysctl as "key", "value" pairs, NULL-terminated */
+	struct nk_device *devices;
+	size_t device_count;
+	struct nk_device_rule *device_rules;
+	size_t device_rule_count;
+	struct nk_hook_list hooks[NK_HOOK_KINDS];
+	char *cgroups_path;       /* linux.cgroupsPath */
+	char *seccomp_json;       /* linux.seccomp, re-serialised for the compiler */
+	char *oci_version;
+	/* Set by the OCI runtime's flags, not read from the document. */
+	int no_pivot;             /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+	int preserve_fds;         /* --preserve-fds N: descriptors 3..3+N-1 stay open */
 	char *json;               /* the document as loaded */
 };
 

@@ -128,6 +128,11 @@ const struct nk_cmd nk_cmds[] = {
     {"cp", NULL, "NAME:PATH HOSTPATH | HOSTPATH NAME:PATH", "copy files out of or into an instance", "",
      nk_cmd_cp, 0},
     {"commit", NULL, "NAME IMAGE", "keep an instance's root file system as a new image", "", nk_cmd_commit, 0},
+    {"oci", NULL, "[--root DIR] COMMAND [OPTIONS] ID", "the OCI runtime interface (runc's command line) for podman and others",
+     "create, start, state, kill, delete, exec, list, pause, resume, ps, features, --version.\n"
+     "The same binary installed as nook-runtime answers to these directly.\n"
+     "`nook oci help` lists every option; docs/oci.md what config.json may contain.\n",
+     nk_cmd_oci, 0},
     {"version", NULL, "", "print nook's version", "", nk_cmd_version, 0},
     {"help", NULL, "[COMMAND]", "show help for nook or one command", "", nk_cmd_help, 0},
     {"monitor", NULL, "NAME FLAGS", "an instance's monitor (started by nook itself)", "", nk_cmd_monitor, 1},

@@ -58,6 +58,7 @@ int nk_cmd_attach(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_exec(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_image(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_version(struct nk_cli *cli, int argc, char **argv);
+int nk_cmd_oci(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_help(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_monitor(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_pause(struct nk_cli *cli, int argc, char **argv);

@@ -59,6 +59,15 @@ int nk_cmd_dispatch(struct nk_cli *cli, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct nk_cli cli = {.prog = argv[0]};
+	/* Installed as nook-runtime, the binary speaks runc's command line and nothing else. */
+	const char *base = strrchr(argv[0], '/');
+	if (!strcmp(base ? base + 1 : argv[0], "nook-runtime")) {
+		if (nk_paths_init(&cli.paths, &cli.err) < 0) {
+			fprintf(stderr, "nook-runtime: %s\n", cli.err.msg);
+			return 1;
+		}
+		return nk_cmd_oci(&cli, argc, argv);
+	}
 	if (argc < 2) {
 		/* In a terminal, nook alone opens the dashboard. */
 		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
