@@ -163,6 +163,13 @@ static int instance_exists(const struct nk_paths *paths, const char *name, struc
 	char p[PATH_MAX];
 	if (nk_path_instance(paths, name, "state.json", p, sizeof(p)) < 0)
 		return nk_err_msg(err, ENAMETOOLONG, "NOOK_ROOT is too long");
+	struct nk_instance_info oci;
+	struct nk_err ignored;
+	if (access(p, F_OK) < 0 && nk_inst_oci_get(name, &oci, &ignored) == 0)
+		return nk_err_msg(err, ENOENT,
+				  "%s is a container of the OCI runtime interface (root %s): its engine manages it "
+				  "(or use `nook oci --root %s kill|delete %s`)",
+				  name, nk_inst_oci_root(), nk_inst_oci_root(), name);
 	if (access(p, F_OK) < 0)
 		return nk_err_msg(err, ENOENT, "no such instance: %s (see `nook ls -a`)", name);
 	return 0;
@@ -462,6 +469,7 @@ int nk_inst_list(const struct nk_paths *paths, nk_inst_visit_fn visit, void *opa
 		free(names[i]);
 	}
 	free(names);
+	nk_inst_oci_list(visit, opaque);
 	return 0;
 }
 

@@ -12,7 +12,8 @@
 struct nk_instance_info {
 	char name[64];
 	char image[128];
-	char kind[16];       /* "container" */
+	char kind[16];       /* "container", "vm", or "oci" (made through the OCI runtime interface) */
+	char cgroup[256];    /* the group's path when it is not nook's own naming (oci), else "" */
 	char command[256];   /* args joined by spaces */
 	int tty, interactive; /* created with -t / -i */
 	struct nk_state state;
@@ -46,6 +47,14 @@ int nk_inst_get(const struct nk_paths *paths, const char *name, struct nk_instan
 typedef void (*nk_inst_visit_fn)(const struct nk_instance_info *info, void *opaque);
 int nk_inst_list(const struct nk_paths *paths, nk_inst_visit_fn visit, void *opaque,
 		 struct nk_err *err) NK_MUST_CHECK;
+
+/* OCI runtime containers (inst-oci.c), under NOOK_OCI_ROOT or /run/nook-runtime. */
+const char *nk_inst_oci_root(void);
+int nk_inst_oci_get(const char *id, struct nk_instance_info *info, struct nk_err *err) NK_MUST_CHECK;
+void nk_inst_oci_list(nk_inst_visit_fn visit, void *opaque);
+/* nk_inst_get, falling back to an OCI runtime container of that id (for ls, stats, dashboard). */
+int nk_inst_get_any(const struct nk_paths *paths, const char *name, struct nk_instance_info *info,
+		    struct nk_err *err) NK_MUST_CHECK;
 
 /* The inspect document (malloc'd JSON text): spec, state, paths. */
 int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json,

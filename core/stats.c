@@ -21,12 +21,12 @@ int nk_stats_open(const struct nk_paths *paths, const char *name, struct nk_stat
 	for (int i = 0; i < NK_CGF_COUNT; i++)
 		s->rd.fd[i] = -1;
 	struct nk_instance_info info;
-	int r = nk_inst_get(paths, name, &info, err);
+	int r = nk_inst_get_any(paths, name, &info, err);
 	if (r < 0)
 		return r;
 	if (info.state.status != NK_RUNNING && info.state.status != NK_PAUSED)
 		return nk_err_msg(err, EINVAL, "%s is not running (it is %s)", name, nk_status_name(info.state.status));
-	if ((r = nk_cgroup_init(&s->cg, paths, name, err)) < 0)
+	if ((r = info.cgroup[0] ? nk_cgroup_init_path(&s->cg, info.cgroup, err) : nk_cgroup_init(&s->cg, paths, name, err)) < 0)
 		return r;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->started_at = info.state.started_at;
