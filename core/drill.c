@@ -1,6 +1,6 @@
 /* `nook drill`: a throwaway instance with the agent bound in, run to the end, read back
  * (console, events.log, spec, state), classified, removed. */
-#include "drill.h"
+#include "drill-internal.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -50,8 +50,8 @@ int nk_drill_agent_path(char *out, size_t size, struct nk_err *err)
 				       "or set NOOK_DRILL_AGENT to its path");
 }
 
-/* Whether this kernel takes int $0x80 at all, asked of ourselves (a getpid, harmless). */
-static int host_has_i386(void)
+/* Asked of ourselves (a getpid, harmless). */
+int nk_drill_host_i386(void)
 {
 #if defined(__x86_64__)
 	long ret;
@@ -62,14 +62,8 @@ static int host_has_i386(void)
 #endif
 }
 
-struct buf {
-	char *data;
-	size_t len;
-};
-
-static int sink(const char *data, size_t len, void *opaque)
+int nk_drill_buf_add(struct nk_drill_buf *b, const char *data, size_t len)
 {
-	struct buf *b = opaque;
 	char *grown = realloc(b->data, b->len + len + 1);
 	if (!grown)
 		return -ENOMEM;
@@ -78,6 +72,11 @@ static int sink(const char *data, size_t len, void *opaque)
 	grown[b->len] = '\0';
 	b->data = grown;
 	return 0;
+}
+
+static int sink(const char *data, size_t len, void *opaque)
+{
+	return nk_drill_buf_add(opaque, data, len);
 }
 
 static int wait_stopped(const struct nk_paths *paths, const char *name, struct nk_instance_info *info,
@@ -118,13 +117,13 @@ static int drill_in(const struct nk_paths *paths, const char *name, struct nk_dr
 	    .cap_eff = spec.cap_effective,
 	    .seccomp = spec.seccomp_path && *spec.seccomp_path,
 	    .seccomp_feed = spec.seccomp_notify,
-	    .host_i386 = host_has_i386(),
+	    .host_i386 = nk_drill_host_i386(),
 	    .pids_limit = spec.limits.pids,
 	    .memory_limit = spec.limits.memory,
 	    .oom_kills = info.state.oom_kills,
 	};
 	nk_spec_free(&spec);
-	struct buf out = {0}, events = {0};
+	struct nk_drill_buf out = {0}, events = {0};
 	r = nk_logs_read(paths, name, -1, 0, sink, &out, err);
 	/* No events.log at all: nothing was refused by the filter. */
 	struct nk_err ignored;
@@ -144,8 +143,7 @@ int nk_drill_run(const struct nk_paths *paths, const struct nk_drill_opts *opts,
 	struct nk_instance_info existing;
 	struct nk_err ignored;
 	if (nk_inst_get(paths, opts->image, &existing, &ignored) == 0)
-		return nk_err_msg(err, ENOTSUP, "%s is an instance: drilling inside an existing instance is not built yet; "
-					     "drill its image instead (`nook drill %s`)", opts->image, existing.image);
+		return nk_drill_live(paths, opts, &existing, rep, err);
 	struct nk_volume vol = {.readonly = 1};
 	snprintf(vol.dest, sizeof(vol.dest), "%s", AGENT_DEST);
 	int r = nk_drill_agent_path(vol.source, sizeof(vol.source), err);
@@ -185,6 +183,7 @@ char *nk_drill_to_json(const struct nk_drill_report *rep)
 {
 	json_object *o = json_object_new_object(), *rows = json_object_new_array();
 	json_object_object_add(o, "image", json_object_new_string(rep->image));
+	json_object_object_add(o, "instance", rep->live ? json_object_new_string(rep->instance) : NULL);
 	json_object_object_add(o, "profile", json_object_new_string(rep->profile));
 	json_object_object_add(o, "seccomp", json_object_new_boolean(rep->ctx.seccomp));
 	json_object_object_add(o, "seccomp_feed", json_object_new_boolean(rep->ctx.seccomp_feed));

@@ -117,7 +117,10 @@ const struct nk_cmd nk_cmds[] = {
     {"drill", NULL, "[--profile NAME] NAME|IMAGE", "escape attempts inside a sandbox, and which layer stopped each",
      "  --profile NAME  the sandbox profile to drill (default: default); every denial is reported live\n"
      "  --json          the attempts as JSON\n"
-     "IMAGE: a throwaway instance (--net none, --pids 48, --memory 32M) is made, drilled and removed.",
+     "IMAGE: a throwaway instance (--net none, --pids 48, --memory 32M) is made, drilled and removed.\n"
+     "NAME: a running container is drilled as it is (its profile, limits, filter; denials reported live\n"
+     "to the drill); the agent is copied into its root and removed after. Without a pids or memory limit\n"
+     "the fork bomb or memory hog is not run (nothing but the host would stop it).",
      nk_cmd_drill, 0},
     {"compare", NULL, "[--json] [IMAGE] [-- CMD]", "the same workload as a container and as a VM, side by side",
      "  --json   every field; null and a reason where a side cannot be measured here\n"
