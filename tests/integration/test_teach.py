@@ -95,6 +95,48 @@ def test_compare_bad_image(nook):
     assert nook.instances() == []
 
 
+def test_a_drill_whose_cli_is_killed_leaves_nothing_behind(nook):
+    import signal
+    import subprocess
+    import time
+    from conftest import NOOK
+    cli = subprocess.Popen([NOOK, "drill", "busybox"], env=nook.env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        def running():
+            for name in nook.instances():
+                try:
+                    if nook.state(name)["status"] == "running":
+                        return True
+                except (OSError, ValueError):
+                    pass
+            return False
+        deadline = time.monotonic() + 30
+        while not running() and cli.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        cli.send_signal(signal.SIGKILL)
+    finally:
+        cli.wait()
+    # Its throwaway instance runs the agent to the end, then its monitor removes it.
+    deadline = time.monotonic() + 60
+    while nook.instances() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert nook.instances() == []
+
+
+def test_a_drill_forgets_the_instance_a_killed_drill_never_started(nook):
+    # What a drill killed between create and start leaves: a created drill-PID-* instance
+    # whose PID is gone.
+    pid = 4_000_000
+    while os.path.exists(f"/proc/{pid}"):
+        pid += 1
+    nook("create", "--name", f"drill-{pid}-abc", "--network", "none", "busybox", check=True)
+    nook("create", "--name", "drill-keep", "--network", "none", "busybox", check=True)
+    p = nook("drill", "--json", "busybox", timeout=90)
+    assert p.returncode == 0, p.stderr
+    assert nook.instances() == ["drill-keep"]
+
+
 def test_drill_of_a_stopped_instance_says_what_to_do(nook):
     nook("create", "--name", "drilled", "busybox", check=True)
     p = nook("drill", "drilled")
