@@ -75,7 +75,7 @@ int dash_timeline_lines(const struct nk_dash *d, struct dash_lines *l, const str
 	append(bar, sizeof(bar), &used, indent);
 	append(bar, sizeof(bar), &used, "[");
 	uint64_t cum = 0;
-	int x = 0;
+	int x = 0, drawn = 0;
 	for (size_t i = 0; i < n; i++) {
 		cum += s[i].ns;
 		int x1 = (int)((cum * (uint64_t)bw + total / 2) / total);
@@ -87,7 +87,8 @@ int dash_timeline_lines(const struct nk_dash *d, struct dash_lines *l, const str
 			c = name_len;
 		}
 		for (; c < cells; c++)
-			append(bar, sizeof(bar), &used, fill[i % 2]);
+			append(bar, sizeof(bar), &used, fill[drawn % 2]);
+		drawn += cells > 0; /* a phase too short for a cell does not break the alternation */
 		x = x1;
 	}
 	append(bar, sizeof(bar), &used, "]");
