@@ -122,6 +122,8 @@ int nk_drill_live(const struct nk_paths *paths, const struct nk_drill_opts *opts
 	if (opts->profile)
 		return nk_err_msg(err, EINVAL, "%s is a running instance: it keeps the profile it was started with "
 					       "(--profile is for drilling an image)", name);
+	if (info->state.status == NK_PAUSED)
+		return nk_err_msg(err, EINVAL, "%s is paused: resume it to drill it (`nook resume %s`)", name, name);
 	if (info->state.status != NK_RUNNING)
 		return nk_err_msg(err, EINVAL, "%s is %s: start it to drill it (or drill its image: `nook drill %s`)",
 				  name, nk_status_name(info->state.status), info->image);
