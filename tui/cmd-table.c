@@ -38,7 +38,8 @@
 
 const struct nk_cmd nk_cmds[] = {
     {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",
-     RUN_OPTIONS "  --timings            print the start-up phases and their durations (also in inspect)\n"
+     RUN_OPTIONS "  --timings            print the start-up phases and their durations (also in inspect);\n"
+     "                       a VM's go on to its first instruction, console byte and init\n"
 		 "Exit status: the command's; 125 when nook fails, 126 when CMD cannot run, 127 when "
 		 "it is not found.\nImages: busybox (built in), host (this machine behind a throwaway layer),\n"
 		 "or one imported with `nook image import`.\n",
