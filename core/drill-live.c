@@ -3,6 +3,7 @@
  * denials answered and reported here), then removed: the instance is left as it was. */
 #include "drill-internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -56,6 +57,27 @@ static int copy_agent(const char *src, const char *host_path, const char *name, 
 	if (r < 0)
 		unlink(host_path);
 	return r;
+}
+
+/* A drill killed while its agent ran could not remove it: take away the agents of drills
+ * that are gone (the name carries the drill's pid) from root (the instance's, through /proc). */
+static void remove_stale_agents(const char *root)
+{
+	DIR *dir = opendir(root);
+	if (!dir)
+		return;
+	int dfd = dirfd(dir);
+	for (struct dirent *e; (e = readdir(dir));) {
+		int pid;
+		char end;
+		if (sscanf(e->d_name, ".nook-drill-agent-%d%c", &pid, &end) != 1 || pid <= 0)
+			continue;
+		char proc[32];
+		snprintf(proc, sizeof(proc), "/proc/%d", pid);
+		if (access(proc, F_OK) < 0)
+			(void)unlinkat(dfd, e->d_name, 0);
+	}
+	closedir(dir);
 }
 
 static uint64_t oom_kills(struct nk_cgroup *cg)
@@ -162,6 +184,9 @@ int nk_drill_live(const struct nk_paths *paths, const struct nk_drill_opts *opts
 	struct nk_cgroup cg;
 	if ((r = nk_cgroup_init(&cg, paths, name, err)) < 0)
 		return r;
+	char root[64];
+	snprintf(root, sizeof(root), "/proc/%d/root/", (int)info->state.init_pid);
+	remove_stale_agents(root);
 	if ((r = copy_agent(agent, host_path, name, err)) < 0)
 		return r;
 	snprintf(rep->instance, sizeof(rep->instance), "%s", name);

@@ -182,6 +182,21 @@ def test_drill_inside_a_running_instance_leaves_it_as_it_was(nook, profile):
     assert nook.instances() == ["live"]
 
 
+def test_drill_inside_an_instance_removes_the_agent_a_killed_drill_left(nook):
+    nook("run", "-d", "--name", "left", "--net", "none", "busybox", "--", "sleep", "1000", check=True)
+    init = nook.state("left")["init_pid"]
+    pid = 4_000_000
+    while os.path.exists(f"/proc/{pid}"):
+        pid += 1
+    stale = f"/proc/{init}/root/.nook-drill-agent-{pid}"
+    with open(stale, "w") as f:
+        f.write("left by a drill that was killed")
+    p = nook("drill", "--json", "left", timeout=90)
+    assert p.returncode == 0, p.stderr
+    assert root_entries(init) == []
+    assert nook("diff", "left", check=True).stdout == ""
+
+
 def test_drill_inside_an_instance_without_limits_spares_the_host(nook):
     nook("run", "-d", "--name", "open", "--profile", "unconfined", "--pids", "-1", "--net", "none",
          "busybox", "--", "sleep", "1000", check=True)
