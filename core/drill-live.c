@@ -152,9 +152,11 @@ int nk_drill_live(const struct nk_paths *paths, const struct nk_drill_opts *opts
 	char path[PATH_MAX], agent[PATH_MAX], host_path[PATH_MAX], dest[64];
 	struct nk_spec spec;
 	memset(&spec, 0, sizeof(spec));
-	int r = nk_path_instance(paths, name, "config.json", path, sizeof(path));
-	if (r < 0 || (r = nk_spec_load_file(path, &spec, err)) < 0)
-		return r < 0 ? r : nk_err_msg(err, ENAMETOOLONG, "instance path too long");
+	if (nk_path_instance(paths, name, "config.json", path, sizeof(path)) < 0)
+		return nk_err_msg(err, ENAMETOOLONG, "instance path too long");
+	int r = nk_spec_load_file(path, &spec, err);
+	if (r < 0)
+		return r;
 	if (spec.vm) {
 		nk_spec_free(&spec);
 		return nk_err_msg(err, ENOTSUP, "%s is a VM: the drill attacks a container's layers (a VM's guest has "
