@@ -29,12 +29,14 @@ enum nk_ctl_type {
 	NK_CTL_RESUME,     /* c->m: thaw them */
 	NK_CTL_OK,         /* m->c: the request (pause, resume) is done */
 	NK_CTL_KVM_STATS,  /* c->m: a VM's KVM counters; m->c: the answer, JSON text */
+	NK_CTL_TIMELINE,   /* m->c: struct nk_timeline, a VM's phases so far (NK_ATTACH_TIMELINE) */
 	NK_CTL_TYPE_MAX,
 };
 
 enum {
 	NK_ATTACH_STDIN = 1,  /* forward this client's input */
 	NK_ATTACH_OUTPUT = 2, /* stream output to this client */
+	NK_ATTACH_TIMELINE = 4, /* send NK_CTL_TIMELINE each time a VM's guest passes a boot boundary */
 };
 
 /* The payload of NK_CTL_STARTED. */

@@ -105,7 +105,8 @@ static void classify(struct nk_drill_row *r, const struct nk_drill_ctx *c, const
 	const char *capname = cap >= 0 && (size_t)cap < NK_ARRAY_SIZE(cap_names) && cap_names[cap] ? cap_names[cap] : "?";
 	int cap_held = cap >= 0 && (c->cap_eff >> cap & 1);
 	if (r->err == EPERM && take_event(events, pos, r->syscall, &nr))
-		return set(r, NK_LAYER_SECCOMP, "the filter refused %s (nr %d), reported live in events.log", r->syscall, nr);
+		return set(r, NK_LAYER_SECCOMP, "the filter refused %s (nr %d), reported live %s", r->syscall, nr,
+			   c->feed_to_drill ? "to the drill" : "in events.log");
 	if (!strcmp(r->name, "memory-hog")) {
 		if (r->sig == SIGKILL && c->oom_kills > 0)
 			return set(r, NK_LAYER_CGROUP, "OOM-killed at the %llu MiB memory limit (%s)",
@@ -189,14 +190,23 @@ int nk_drill_classify(const char *agent_out, const char *events, const struct nk
 		snprintf(r->syscall, sizeof(r->syscall), "%s", f[2]);
 		snprintf(result, sizeof(result), "%s", f[3]);
 		snprintf(r->detail, sizeof(r->detail), "%s", f[4] ? f[4] : "");
-		if (result[0] == 'e')
+		int skipped = !strcmp(result, "skip");
+		if (skipped)
+			; /* not run: classified below, no errno to read */
+		else if (result[0] == 'e')
 			r->err = atoi(result + 1);
 		else if (result[0] == 's')
 			r->sig = atoi(result + 1);
 		else if (strcmp(result, "ok"))
 			continue;
-		outcome(r);
-		classify(r, ctx, events, &pos);
+		if (skipped) {
+			snprintf(r->outcome, sizeof(r->outcome), "not run");
+			set(r, NK_LAYER_THROUGH, "no %s limit here: nothing would stop it short of the host (not run, "
+				"to spare the host)", !strcmp(r->name, "fork-bomb") ? "pids" : "memory");
+		} else {
+			outcome(r);
+			classify(r, ctx, events, &pos);
+		}
 		rep->count++;
 	}
 	if (rep->count == 0)

@@ -41,12 +41,14 @@ struct nk_drill_ctx {
 	uint64_t cap_eff;     /* the command's effective capabilities */
 	int seccomp;          /* a filter is installed */
 	int seccomp_feed;     /* denials are reported to events.log (teach / forced notify) */
+	int feed_to_drill;    /* ... to the drill itself instead (a drill inside a running instance) */
 	int host_i386;        /* the host kernel takes i386 system calls */
 	uint64_t pids_limit, memory_limit; /* 0: none */
 	uint64_t oom_kills;   /* OOM kills the cgroup saw during the drill */
 };
 
 struct nk_drill_report {
+	int live;            /* drilled inside a running instance (not a throwaway one) */
 	char instance[64];
 	char image[128];
 	char profile[64];
@@ -72,7 +74,8 @@ int nk_drill_classify(const char *agent_out, const char *events, const struct nk
 int nk_drill_agent_path(char *out, size_t size, struct nk_err *err) NK_MUST_CHECK;
 
 /* Create a throwaway instance of opts->image under the profile with the seccomp feed on, run
- * the agent in it, classify, remove the instance. Bad input leaves nothing behind. */
+ * the agent in it, classify, remove the instance. Bad input leaves nothing behind. When
+ * opts->image names a running container instead, the agent runs inside it (drill-live.c). */
 int nk_drill_run(const struct nk_paths *paths, const struct nk_drill_opts *opts, struct nk_drill_report *rep,
 		 struct nk_err *err) NK_MUST_CHECK;
 

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -58,8 +60,21 @@ static char **merge_env(char **base, const char **extra, size_t n)
 	return env;
 }
 
+/* In the process, right after its filter is loaded: say which fd number the listener has
+ * and wait until the caller took it. Only write and read: a teach filter never turns
+ * those into notifications. */
+static int handoff_listener(int feed_fd, int listener)
+{
+	int32_t v = listener;
+	if (write(feed_fd, &v, sizeof(v)) != sizeof(v) || read(feed_fd, &v, sizeof(v)) != sizeof(v))
+		return -EPIPE;
+	return 0;
+}
+
+/* feed_fd: -1, or the socket on which the process hands its seccomp listener over (its
+ * host pid first, from the parent that knows it). */
 static void exec_child(struct nk_spec *spec, const struct nk_seccomp_prog *seccomp, int ns_fds[], pid_t init_pid,
-		       struct nk_cgroup *cg, int slave, const int child_stdio[3])
+		       struct nk_cgroup *cg, int slave, const int child_stdio[3], int feed_fd)
 {
 	struct nk_err err = {0};
 	/* Join the cgroup from the host side, before the cgroup namespace hides it. */
@@ -79,6 +94,9 @@ static void exec_child(struct nk_spec *spec, const struct nk_seccomp_prog *secco
 	}
 	if (pid > 0) {
 		int status;
+		int32_t host_pid = pid;
+		if (feed_fd >= 0)
+			(void)!write(feed_fd, &host_pid, sizeof(host_pid));
 		signal(SIGINT, SIG_IGN);
 		signal(SIGQUIT, SIG_IGN);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -96,7 +114,8 @@ static void exec_child(struct nk_spec *spec, const struct nk_seccomp_prog *secco
 		for (int i = 0; i < 3; i++)
 			dup2(child_stdio[i], i);
 	}
-	struct nk_launch launch = {.seccomp = seccomp, .report_fd = -1, .keep_fd = -1};
+	struct nk_launch launch = {.seccomp = seccomp, .report_fd = -1, .keep_fd = feed_fd,
+				   .handoff = feed_fd >= 0 ? handoff_listener : NULL};
 	int r = nk_process_exec(spec, &launch, &err);
 	child_fail(2, &err, nk_process_exit_code(r));
 }
@@ -120,6 +139,27 @@ static int open_pipes(int interactive, struct nk_exec_io *io, int child[3], stru
 		return nk_err_set(err, errno, "cannot create a pipe");
 	child[2] = p[1];
 	io->errout = p[0];
+	return 0;
+}
+
+/* The caller's side of handoff_listener: the process's host pid, then its listener's fd
+ * number; take the listener with pidfd_getfd and let the process go on to exec. */
+static int take_listener(int feed_fd, int *listener, struct nk_err *err)
+{
+	int32_t pid = 0, fd_number = -1;
+	if (read(feed_fd, &pid, sizeof(pid)) != sizeof(pid) || read(feed_fd, &fd_number, sizeof(fd_number)) != sizeof(fd_number))
+		return nk_err_msg(err, EPIPE, "the process ended before it handed its seccomp listener over");
+	int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pidfd < 0)
+		return nk_err_set(err, errno, "cannot reach the process (pid %d)", (int)pid);
+	*listener = (int)syscall(SYS_pidfd_getfd, pidfd, fd_number, 0);
+	int e = errno;
+	close(pidfd);
+	if (*listener < 0)
+		return nk_err_set(err, e, "cannot take the seccomp listener");
+	int32_t ack = 1;
+	if (write(feed_fd, &ack, sizeof(ack)) != sizeof(ack))
+		return nk_err_set(err, errno, "cannot answer the process");
 	return 0;
 }
 
@@ -150,7 +190,11 @@ int nk_exec_start(const struct nk_paths *paths, const char *name, const struct n
 			r = nk_err_set(err, errno, "cannot open %s", p);
 	}
 	int master = -1, slave = -1, child_stdio[3] = {-1, -1, -1};
-	*io = (struct nk_exec_io){.master = -1, .in = -1, .out = -1, .errout = -1};
+	*io = (struct nk_exec_io){.master = -1, .in = -1, .out = -1, .errout = -1, .seccomp_listener = -1};
+	int feed[2] = {-1, -1};
+	int want_feed = opts->seccomp_feed && spec.seccomp_path;
+	if (r == 0 && want_feed && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, feed) < 0)
+		r = nk_err_set(err, errno, "cannot create a socket");
 	if (r == 0 && !opts->tty)
 		r = open_pipes(interactive, io, child_stdio, err);
 	if (r == 0 && opts->tty) {
@@ -172,17 +216,26 @@ int nk_exec_start(const struct nk_paths *paths, const char *name, const struct n
 		/* The same filter as the command's, answering EPERM itself: the live feed has
 		 * one listener, the container's init's command. */
 		struct nk_seccomp_prog prog = {0};
-		if (spec.seccomp_path && (r = nk_seccomp_cached(paths, spec.seccomp_path, spec.cap_effective, 0, &prog, err)) < 0)
+		if (spec.seccomp_path &&
+		    (r = nk_seccomp_cached(paths, spec.seccomp_path, spec.cap_effective, want_feed ? NK_SECCOMP_TEACH : 0,
+					   &prog, err)) < 0)
 			goto close_fds;
 		pid_t pid = fork();
 		if (pid == 0) {
 			/* The caller's ends stay with the caller: a copy held here would keep the
 			 * command's stdin from ever reaching end-of-file. */
-			int *ours[] = {&master, &io->in, &io->out, &io->errout};
+			int *ours[] = {&master, &io->in, &io->out, &io->errout, &feed[0]};
 			for (size_t i = 0; i < NK_ARRAY_SIZE(ours); i++)
 				nk_closep(ours[i]);
 			spec.env = env;
-			exec_child(&spec, spec.seccomp_path ? &prog : NULL, ns_fds, init, &cg, slave, child_stdio);
+			exec_child(&spec, spec.seccomp_path ? &prog : NULL, ns_fds, init, &cg, slave, child_stdio, feed[1]);
+		}
+		nk_closep(&feed[1]);
+		if (pid > 0 && want_feed && (r = take_listener(feed[0], &io->seccomp_listener, err)) < 0) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			pid = 0;
 		}
 		nk_seccomp_prog_free(&prog);
 		if (env != spec.env)
@@ -190,10 +243,12 @@ int nk_exec_start(const struct nk_paths *paths, const char *name, const struct n
 		spec.args = NULL; /* borrowed from opts */
 		if (pid < 0)
 			r = nk_err_set(err, errno, "cannot fork");
-		else
+		else if (r == 0)
 			*pid_out = pid;
 	}
 close_fds:
+	for (int i = 0; i < 2; i++)
+		nk_closep(&feed[i]);
 	for (size_t i = 0; i < NK_ARRAY_SIZE(namespaces); i++)
 		if (ns_fds[i] >= 0)
 			close(ns_fds[i]);
@@ -204,7 +259,7 @@ close_fds:
 			close(child_stdio[i]);
 	io->master = master;
 	if (r < 0) {
-		int *fds[] = {&io->master, &io->in, &io->out, &io->errout};
+		int *fds[] = {&io->master, &io->in, &io->out, &io->errout, &io->seccomp_listener};
 		for (size_t i = 0; i < NK_ARRAY_SIZE(fds); i++)
 			nk_closep(fds[i]);
 	}

@@ -13,6 +13,10 @@ struct nk_exec_opts {
 	const char **env;  /* extra K=V entries */
 	size_t env_count;
 	const char *workdir;
+	/* Load the instance's filter in teach mode and hand its listener to the caller
+	 * (io->seccomp_listener): every denial then arrives as a notification to answer
+	 * (nk_seccomp_feed_answer), as the image drill's command's do to its monitor. */
+	int seccomp_feed;
 };
 
 /* The caller's ends of the process's stdio. The user's own terminal never goes into
@@ -20,6 +24,7 @@ struct nk_exec_opts {
 struct nk_exec_io {
 	int master;          /* PTY master with tty, else -1 */
 	int in, out, errout; /* pipes without tty; in is -1 unless interactive */
+	int seccomp_listener; /* with opts->seccomp_feed and a filter; else -1 */
 };
 
 /* Start the process; *pid is a child of the caller that exits with the command's status. */

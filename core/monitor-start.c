@@ -215,14 +215,9 @@ static int start_vm(struct monitor *m, struct nk_container_io *io, struct nk_err
 	 * devices, vCPUs. */
 	m->ct.timeline.at_ns[NK_PHASE_CGROUP] = m->ct.timeline.start_ns;
 	m->ct.timeline.at_ns[NK_PHASE_CLONE] = m->ct.timeline.start_ns + m->vmi.setup_ns;
-	/* The VMM's own boot steps, as it measured them. */
-	struct nk_vm_timing steps[NK_VM_PHASES];
-	size_t n = nk_vm_timings(m->vmi.vm, steps, NK_ARRAY_SIZE(steps));
-	for (size_t i = 0; i < n; i++) {
-		snprintf(m->ct.timeline.vm[i].name, sizeof(m->ct.timeline.vm[i].name), "%s", steps[i].name);
-		m->ct.timeline.vm[i].us = (uint32_t)(steps[i].ns / 1000);
-	}
-	m->ct.timeline.vm_count = (unsigned)n;
+	/* The VMM's own boot steps, as it measured them (the guest's boundaries follow, in
+	 * the state, as the monitor hears of them). */
+	nk_vm_instance_timeline(&m->vmi, &m->ct.timeline);
 	m->vm_io = *io; /* borrowed by the VMM until it is gone */
 	return 0;
 }

@@ -41,12 +41,38 @@ static void deliver(struct monitor *m, int sig)
 		kill(m->ct.init_pid, sig);
 }
 
+/* The guest passed a boot boundary (first instruction, first console byte, its init):
+ * keep the VM's phases so far in the state, for inspect and `run --timings`. */
+static void vm_boot_marks(struct monitor *m)
+{
+	uint64_t v;
+	if (m->vmi.marks_fd >= 0)
+		(void)!read(m->vmi.marks_fd, &v, sizeof(v));
+	unsigned before = m->ct.timeline.vm_count;
+	nk_vm_instance_timeline(&m->vmi, &m->ct.timeline);
+	if (m->ct.timeline.vm_count == before)
+		return;
+	struct nk_err err = {0};
+	struct nk_state st;
+	int lock = nk_state_lock(m->paths, m->name, &err);
+	if (lock >= 0 && nk_state_read(m->paths, m->name, &st, &err) == 0) {
+		st.timeline = m->ct.timeline;
+		(void)!nk_state_write(m->paths, m->name, &st, &err);
+	}
+	if (lock >= 0)
+		close(lock);
+	for (size_t i = 0; i < m->clients.n; i++)
+		if (m->clients.c[i]->flags & NK_ATTACH_TIMELINE)
+			(void)nk_client_queue(m->clients.c[i], NK_CTL_TIMELINE, &m->ct.timeline, sizeof(m->ct.timeline));
+}
+
 /* The VM's thread says the guest has stopped: free it, and let the console reach EOF. */
 static void vm_done(struct monitor *m)
 {
 	uint64_t v;
 	if (read(m->vmi.done_fd, &v, sizeof(v)) != sizeof(v))
 		return;
+	vm_boot_marks(m); /* the last boundaries may still be unrecorded */
 	struct nk_vm_exit why = m->vmi.exit;
 	nk_vm_instance_destroy(&m->vmi);
 	m->vmi.exit = why;
@@ -222,7 +248,7 @@ static void reap(struct monitor *m)
 static void event_loop(struct monitor *m)
 {
 	for (;;) {
-		struct pollfd pfd[6 + NK_MAX_CLIENTS + NK_PORTS_MAX + 2 * NK_PORTFWD_CONNS_MAX];
+		struct pollfd pfd[7 + NK_MAX_CLIENTS + NK_PORTS_MAX + 2 * NK_PORTFWD_CONNS_MAX];
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){.fd = m->sig_fd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
@@ -237,6 +263,8 @@ static void event_loop(struct monitor *m)
 		pfd[n++] = (struct pollfd){.fd = m->ct.seccomp_listener, .events = POLLIN};
 		size_t vmfd = n;
 		pfd[n++] = (struct pollfd){.fd = m->spec.vm && !m->init_exited ? m->vmi.done_fd : -1, .events = POLLIN};
+		size_t marksfd = n;
+		pfd[n++] = (struct pollfd){.fd = m->spec.vm && !m->init_exited ? m->vmi.marks_fd : -1, .events = POLLIN};
 		size_t first_port = n;
 		n += nk_portfwd_pollfds(&m->ports, pfd + n, NK_ARRAY_SIZE(pfd) - n);
 		int timeout = -1;
@@ -266,6 +294,8 @@ static void event_loop(struct monitor *m)
 		}
 		if (pfd[3].revents && m->err_r >= 0)
 			pump_output(m, &m->err_r, NK_CTL_STDERR);
+		if (pfd[marksfd].revents)
+			vm_boot_marks(m);
 		if (pfd[vmfd].revents)
 			vm_done(m);
 		if (pfd[feed].revents && m->ct.seccomp_listener >= 0) {
@@ -314,6 +344,7 @@ static void event_loop(struct monitor *m)
 	struct monitor m = {.paths = paths, .name = name, .listen_fd = -1, .sig_fd = -1,
 			    .vm_io = {.console = -1, .in = -1, .out = -1, .errout = -1}};
 	m.vmi.done_fd = -1;
+	m.vmi.marks_fd = -1;
 	struct nk_err err = {0};
 	m.log.fd = -1;
 	prctl(PR_SET_NAME, "nook-monitor");

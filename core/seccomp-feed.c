@@ -28,11 +28,14 @@ static void append(const struct nk_paths *paths, const char *name, json_object *
 	}
 }
 
-int nk_seccomp_feed_handle(int listener, const struct nk_paths *paths, const char *name, char *line, size_t size)
+/* Answer one notification EPERM; the event as a JSON object (NULL when there is none to
+ * record: the caller went away first). */
+static int answer(int listener, json_object **out)
 {
 	struct nk_seccomp_event ev;
 	struct nk_err err;
 	memset(&ev, 0, sizeof(ev));
+	*out = NULL;
 	int r = nk_seccomp_notify_answer(listener, EPERM, &ev, &err);
 	/* ENOENT: the caller went away before it could be answered; nothing happened. */
 	if (r == -ENOENT || r == -EINTR)
@@ -52,9 +55,31 @@ int nk_seccomp_feed_handle(int listener, const struct nk_paths *paths, const cha
 	}
 	json_object_object_add(o, "args", args);
 	json_object_object_add(o, "answer", json_object_new_string("EPERM"));
-	append(paths, name, o, line, size);
-	json_object_put(o);
+	*out = o;
 	return 0;
+}
+
+int nk_seccomp_feed_handle(int listener, const struct nk_paths *paths, const char *name, char *line, size_t size)
+{
+	json_object *o;
+	int r = answer(listener, &o);
+	if (o)
+		append(paths, name, o, line, size);
+	json_object_put(o);
+	return r;
+}
+
+int nk_seccomp_feed_answer(int listener, char *line, size_t size)
+{
+	json_object *o;
+	int r = answer(listener, &o);
+	line[0] = '\0';
+	if (o) {
+		const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		snprintf(line, size, "%s", text ? text : "");
+	}
+	json_object_put(o);
+	return r;
 }
 
 int nk_seccomp_feed_learn(int listener, const struct nk_paths *paths, const char *name, uint8_t seen[128])

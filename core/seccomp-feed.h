@@ -13,6 +13,10 @@
 int nk_seccomp_feed_handle(int listener, const struct nk_paths *paths, const char *name, char *line,
 			   size_t size);
 
+/* The same answer, the line only into line ("" when the caller went away): for a feed
+ * that is not the instance's own record (a drill in a running instance). */
+int nk_seccomp_feed_answer(int listener, char *line, size_t size);
+
 /* Learn mode: let the call through, and record each system call the first time it is seen
  * (seen: one bit per syscall number, kept by the caller) as kind "learned". */
 int nk_seccomp_feed_learn(int listener, const struct nk_paths *paths, const char *name, uint8_t seen[128]);

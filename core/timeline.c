@@ -2,6 +2,7 @@
 #include "timeline.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static const char *const names[NK_PHASE_COUNT] = {
     [NK_PHASE_CGROUP] = "cgroup", [NK_PHASE_CLONE] = "clone",   [NK_PHASE_NETWORK] = "network",
@@ -55,8 +56,10 @@ void nk_timeline_format(const struct nk_timeline *t, char *buf, size_t size)
 			used += (size_t)w;
 			total += t->vm[i].us;
 		}
+		/* Until the guest's own boundaries arrive, the total is only the VMM's part. */
 		if (used < size)
-			snprintf(buf + used, size - used, ", total %.2f ms (then the guest boots)", (double)total / 1000);
+			snprintf(buf + used, size - used, ", total %.2f ms%s", (double)total / 1000,
+				 nk_timeline_vm_phase_us(t, "first-instruction") < 0 ? " (then the guest boots)" : "");
 		return;
 	}
 	for (int p = 0; p < NK_PHASE_COUNT && used < size; p++) {
@@ -73,4 +76,12 @@ void nk_timeline_format(const struct nk_timeline *t, char *buf, size_t size)
 	if (used < size)
 		snprintf(buf + used, size - used, "%stotal %.2f ms", used ? ", " : "",
 			 (double)(last - t->start_ns) / 1e6);
+}
+
+int64_t nk_timeline_vm_phase_us(const struct nk_timeline *t, const char *name)
+{
+	for (unsigned i = 0; i < t->vm_count && i < NK_VM_PHASES; i++)
+		if (!strcmp(t->vm[i].name, name))
+			return t->vm[i].us;
+	return -1;
 }

@@ -19,12 +19,13 @@ enum nk_phase {
 	NK_PHASE_COUNT
 };
 
-#define NK_VM_PHASES 12
+#define NK_VM_PHASES 16
 
 /* A VM's start, phase by phase as the VMM measured it (KVM, guest memory, irqchip, devices,
- * vCPUs, kernel load...), each a duration. */
+ * vCPUs, kernel load...), then the guest's boot boundaries as they are reached (first
+ * instruction, first console byte, guest init), each a duration. */
 struct nk_vm_phase {
-	char name[16];
+	char name[24];
 	uint32_t us;
 };
 
@@ -40,5 +41,8 @@ const char *nk_phase_name(enum nk_phase p);
 void nk_timeline_format(const struct nk_timeline *t, char *buf, size_t size);
 /* Duration of phase p in nanoseconds (0 when unknown). */
 uint64_t nk_timeline_phase_ns(const struct nk_timeline *t, enum nk_phase p);
+
+/* A VM phase's duration in microseconds by name ("guest-init"...), or -1 when not reached. */
+int64_t nk_timeline_vm_phase_us(const struct nk_timeline *t, const char *name);
 
 #endif

@@ -45,14 +45,42 @@ static void *run_thread(void *opaque)
 	return NULL;
 }
 
+/* On a vCPU thread: only wake the monitor, which records the phases. */
+static void boot_mark_reached(void *opaque)
+{
+	struct nk_vm_instance *vi = opaque;
+	uint64_t one = 1;
+	(void)!write(vi->marks_fd, &one, sizeof(one));
+}
+
+void nk_vm_instance_timeline(struct nk_vm_instance *vi, struct nk_timeline *t)
+{
+	struct nk_vm_timing steps[NK_VM_PHASES];
+	size_t n = vi->vm ? nk_vm_timings(vi->vm, steps, NK_ARRAY_SIZE(steps)) : 0;
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(t->vm[i].name, sizeof(t->vm[i].name), "%s", steps[i].name);
+		t->vm[i].us = (uint32_t)(steps[i].ns / 1000);
+	}
+	t->vm_count = (unsigned)n;
+}
+
 int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_spec *spec, int console_in, int console_out,
 			 struct nk_err *err)
 {
 	memset(vi, 0, sizeof(*vi));
 	uint64_t t0 = nk_now_ns();
+	vi->marks_fd = -1;
 	vi->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vi->done_fd < 0)
 		return nk_err_set(err, errno, "cannot create an eventfd");
+	vi->marks_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vi->marks_fd < 0) {
+		int r = nk_err_set(err, errno, "cannot create an eventfd");
+		nk_vm_instance_destroy(vi);
+		return r;
+	}
 	struct nk_vm_config cfg = {
 	    .mem_bytes = spec->limits.memory ? spec->limits.memory : 256ull << 20,
 	    .vcpus = spec->vm_vcpus ? spec->vm_vcpus : 1,
@@ -61,6 +89,8 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_spec *spec, 
 	    .cmdline = spec->vm_cmdline,
 	    .console_in = console_in,
 	    .console_out = console_out,
+	    .on_boot_mark = boot_mark_reached,
+	    .boot_mark_opaque = vi,
 	};
 	cfg.mem_bytes &= ~((1ull << 20) - 1);
 	int r = nk_vm_create(&cfg, &vi->vm, err);
@@ -110,6 +140,9 @@ void nk_vm_instance_destroy(struct nk_vm_instance *vi)
 	if (vi->done_fd >= 0)
 		close(vi->done_fd);
 	vi->done_fd = -1;
+	if (vi->marks_fd >= 0)
+		close(vi->marks_fd);
+	vi->marks_fd = -1;
 }
 
 static json_object *stats_object(struct nk_vm *vm, int vcpu)

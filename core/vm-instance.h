@@ -8,6 +8,7 @@
 #include "core/vm/vmm.h"
 #include "err.h"
 #include "spec.h"
+#include "timeline.h"
 
 struct nk_virtio_rng;
 
@@ -17,6 +18,7 @@ struct nk_vm_instance {
 	pthread_t thread;
 	int thread_started;
 	int done_fd;              /* eventfd: readable once the guest has stopped */
+	int marks_fd;             /* eventfd: readable when the guest passed a boot boundary */
 	struct nk_vm_exit exit;   /* why, once done_fd fired */
 	uint64_t setup_ns;        /* VM, vCPUs, memory, kernel load, devices */
 };
@@ -34,6 +36,9 @@ void nk_vm_instance_kill(struct nk_vm_instance *vi);
 /* KVM's own counters for the VM and each vCPU, as a JSON object (malloc'd):
  * {"vcpus": N, "vm": {name: value, ...}, "vcpu": [{name: value, ...}, ...]}. */
 char *nk_vm_instance_stats_json(struct nk_vm_instance *vi);
+
+/* The VMM's phases so far (nk_vm_timings) into t->vm[]. Any thread. */
+void nk_vm_instance_timeline(struct nk_vm_instance *vi, struct nk_timeline *t);
 
 /* After done_fd fired: join, free. Safe on a VM that never started. */
 void nk_vm_instance_destroy(struct nk_vm_instance *vi);

@@ -1,8 +1,10 @@
 /* drill-agent: escape attempts run inside a sandbox by `nook drill`, one forked child each, with
  * harmless arguments; prints one line per attempt for core/drill-parse.c:
  *   SEQ<TAB>NAME<TAB>SYSCALL<TAB>RESULT<TAB>DETAIL
- * RESULT is "ok", an errno number ("e13"), or a signal ("s9"). `drill-agent idle` just waits,
- * to keep a throwaway instance running while the drill is exec'd into it. */
+ * RESULT is "ok", an errno number ("e13"), a signal ("s9"), or "skip" (not run: named in
+ * `--skip A,B`, where nothing would have stopped it short of the host's own limits).
+ * `drill-agent idle` just waits, to keep a throwaway instance running while the drill is
+ * exec'd into it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/reboot.h>
@@ -304,10 +306,25 @@ int main(int argc, char **argv)
 	V = mmap(NULL, sizeof(*V), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (V == MAP_FAILED)
 		return 1;
+	const char *skip = "";
+	if (argc > 2 && !strcmp(argv[1], "--skip")) {
+		skip = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
 		const struct attempt *a = &attempts[i];
 		if (argc > 1 && strcmp(argv[1], a->name))
 			continue;
+		size_t len = strlen(a->name);
+		int skipped = 0;
+		for (const char *p = strstr(skip, a->name); p && !skipped; p = strstr(p + 1, a->name))
+			skipped = (p == skip || p[-1] == ',') && (p[len] == ',' || p[len] == '\0');
+		if (skipped) {
+			printf("%zu\t%s\t-\tskip\tnot run: no limit would stop it short of the host's own\n", i + 1,
+			       a->name);
+			continue;
+		}
 		memset(V, 0, sizeof(*V));
 		snprintf(V->syscall, sizeof(V->syscall), "?");
 		V->err = EIO;

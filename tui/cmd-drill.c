@@ -1,4 +1,5 @@
-/* `nook drill [--profile NAME] [--json] IMAGE`: escape attempts, and which layer stopped each. */
+/* `nook drill [--profile NAME] [--json] IMAGE|NAME`: escape attempts, and which layer stopped
+ * each, in a throwaway sandbox of IMAGE or inside the running container NAME. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +10,11 @@
 
 static void print_table(const struct nk_drill_report *rep)
 {
-	printf("drill in a throwaway %s sandbox, profile %s (seccomp %s, pids %llu, memory %llu MiB)\n",
-	       rep->image, rep->profile,
+	if (rep->live)
+		printf("drill inside the running instance %s (%s), ", rep->instance, rep->image);
+	else
+		printf("drill in a throwaway %s sandbox, ", rep->image);
+	printf("profile %s (seccomp %s, pids %llu, memory %llu MiB)\n", rep->profile,
 	       !rep->ctx.seccomp ? "off" : rep->ctx.seccomp_feed ? "on, live feed" : "on",
 	       (unsigned long long)rep->ctx.pids_limit, (unsigned long long)(rep->ctx.memory_limit >> 20));
 	printf("%-3s %-15s %-18s %-16s %s\n", "#", "ATTEMPT", "OUTCOME", "LAYER", "WHY");
@@ -42,7 +46,7 @@ int nk_cmd_drill(struct nk_cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return nk_cli_usage_error(cmd, "one IMAGE is needed (try busybox)");
+		return nk_cli_usage_error(cmd, "one IMAGE or running instance NAME is needed (try busybox)");
 	opts.image = argv[optind];
 	struct nk_drill_report *rep = calloc(1, sizeof(*rep));
 	if (!rep)

@@ -14,6 +14,7 @@
 #include "core/util.h"
 #include "tui/cmd.h"
 #include "tui/relay.h"
+#include "tui/run-timings.h"
 
 struct run_args {
 	struct nk_run_opts opts;
@@ -250,14 +251,19 @@ int nk_cmd_create(struct nk_cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* Attach this terminal to an instance through an attached control connection. */
-int nk_cli_attach_fd(struct nk_cli *cli, const char *name, int fd, int tty, int stdin_on)
+/* Attach this terminal to an instance through an attached control connection; boot, when
+ * given, collects a VM's boot boundaries on the way. */
+static int attach_fd(struct nk_cli *cli, const char *name, int fd, int tty, int stdin_on,
+		     struct nk_boot_report *boot)
 {
-	struct nk_relay relay = {.ctl_fd = fd, .tty = tty, .forward_stdin = stdin_on};
+	struct nk_relay relay = {.ctl_fd = fd, .tty = tty, .forward_stdin = stdin_on,
+				 .on_timeline = boot ? nk_boot_report_update : NULL, .opaque = boot};
 	if (tty && isatty(STDIN_FILENO))
 		fprintf(stderr, "nook: attached to %s; detach with Ctrl-P Ctrl-Q\r\n", name);
 	enum nk_relay_end end = nk_relay_run(&relay);
 	close(fd);
+	if (boot)
+		nk_boot_report_finish(boot);
 	if (end == NK_RELAY_DETACHED) {
 		fprintf(stderr, "\nnook: detached from %s; it keeps running (`nook attach %s`)\n", name, name);
 		return 0;
@@ -268,6 +274,11 @@ int nk_cli_attach_fd(struct nk_cli *cli, const char *name, int fd, int tty, int 
 		return NK_EXIT_FAILURE;
 	}
 	return relay.exit_code;
+}
+
+int nk_cli_attach_fd(struct nk_cli *cli, const char *name, int fd, int tty, int stdin_on)
+{
+	return attach_fd(cli, name, fd, tty, stdin_on, NULL);
 }
 
 int nk_cmd_run(struct nk_cli *cli, int argc, char **argv)
@@ -285,15 +296,24 @@ int nk_cmd_run(struct nk_cli *cli, int argc, char **argv)
 		return nk_cli_fail(cli);
 	}
 	unsigned flags = a.opts.detach ? 0 : NK_ATTACH_OUTPUT | (a.opts.interactive ? NK_ATTACH_STDIN : 0);
+	if (a.timings)
+		flags |= NK_ATTACH_TIMELINE; /* a VM's boot boundaries come after the start */
 	int fd = -1;
 	struct nk_timeline timeline = {0};
-	r = nk_inst_start_timed(&cli->paths, name, flags, a.opts.detach ? NULL : &fd, &timeline, &cli->err);
+	r = nk_inst_start_timed(&cli->paths, name, flags, a.opts.detach && !a.timings ? NULL : &fd, &timeline,
+				&cli->err);
+	struct nk_boot_report boot = {.name = name};
 	if (r == 0 && a.timings) {
-		char text[512];
+		char text[1024];
 		nk_timeline_format(&timeline, text, sizeof(text));
 		fprintf(stderr, "nook: %s started: plan %.2f ms, %s\n", name, (double)plan_ns / 1e6, text);
+		if (a.opts.detach) {
+			if (timeline.vm_count)
+				nk_boot_report_wait(&boot, fd, 10000);
+			close(fd);
+		}
 	}
-	int tty = a.opts.tty, interactive = a.opts.interactive, detach = a.opts.detach;
+	int tty = a.opts.tty, interactive = a.opts.interactive, detach = a.opts.detach, timings = a.timings;
 	free_run_args(&a);
 	if (r < 0) {
 		/* The user got nothing usable: take the half-started instance away again. */
@@ -306,5 +326,5 @@ int nk_cmd_run(struct nk_cli *cli, int argc, char **argv)
 		printf("%s\n", name);
 		return 0;
 	}
-	return nk_cli_attach_fd(cli, name, fd, tty, interactive);
+	return attach_fd(cli, name, fd, tty, interactive, timings && timeline.vm_count ? &boot : NULL);
 }

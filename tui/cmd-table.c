@@ -38,7 +38,8 @@
 
 const struct nk_cmd nk_cmds[] = {
     {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",
-     RUN_OPTIONS "  --timings            print the start-up phases and their durations (also in inspect)\n"
+     RUN_OPTIONS "  --timings            print the start-up phases and their durations (also in inspect);\n"
+     "                       a VM's go on to its first instruction, console byte and init\n"
 		 "Exit status: the command's; 125 when nook fails, 126 when CMD cannot run, 127 when "
 		 "it is not found.\nImages: busybox (built in), host (this machine behind a throwaway layer),\n"
 		 "or one imported with `nook image import`.\n",
@@ -117,7 +118,10 @@ const struct nk_cmd nk_cmds[] = {
     {"drill", NULL, "[--profile NAME] NAME|IMAGE", "escape attempts inside a sandbox, and which layer stopped each",
      "  --profile NAME  the sandbox profile to drill (default: default); every denial is reported live\n"
      "  --json          the attempts as JSON\n"
-     "IMAGE: a throwaway instance (--net none, --pids 48, --memory 32M) is made, drilled and removed.",
+     "IMAGE: a throwaway instance (--net none, --pids 48, --memory 32M) is made, drilled and removed.\n"
+     "NAME: a running container is drilled as it is (its profile, limits, filter; denials reported live\n"
+     "to the drill); the agent is copied into its root and removed after. Without a pids or memory limit\n"
+     "the fork bomb or memory hog is not run (nothing but the host would stop it).",
      nk_cmd_drill, 0},
     {"compare", NULL, "[--json] [IMAGE] [-- CMD]", "the same workload as a container and as a VM, side by side",
      "  --json   every field; null and a reason where a side cannot be measured here\n"

@@ -50,6 +50,14 @@ static void overview(struct nk_dash *d, WINDOW *w, int y0, const struct dash_row
 		dash_lines_add(&l, s->exit_code ? DR_ERROR : DR_NORMAL, "Exit        code %d (%s)", s->exit_code,
 			       s->exit_reason[0] ? s->exit_reason : "exited");
 	}
+	if (s->timeline.start_ns || s->timeline.vm_count) {
+		uint64_t total = dash_timeline_total_ns(&s->timeline);
+		if (total)
+			dash_lines_add(&l, DR_NORMAL, "Start-up    %.2f ms, phase by phase (%s)", (double)total / 1e6,
+				       s->timeline.vm_count ? "the VMM's steps, then the guest's boot as far as it got"
+							    : "each stretch ends where that phase ended");
+		dash_timeline_lines(d, &l, &s->timeline, getmaxx(w), "            ");
+	}
 	if (s->oom_kills)
 		dash_lines_add(&l, DR_ERROR, "OOM kills   %llu", (unsigned long long)s->oom_kills);
 	if (s->error[0])

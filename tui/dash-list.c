@@ -137,6 +137,7 @@ static const struct dash_key list_keys[] = {
     {{'l'}, "l", dash_act_logs, "logs", "console log, following; / searches in it"},
     {{'/'}, "/", dash_act_filter, "filter", "filter rows by name, image, kind or state as you type"},
     {{'o'}, "o", dash_act_sort, "sort", "sort by a column (again: reverse)"},
+    {{'c'}, "c", dash_act_compare, "compare", "container vs VM, measured side by side (runs `nook compare`)"},
     {{27}, "Esc", act_escape, NULL, "untag every row, else clear the filter"},
     {{0}, NULL, NULL, NULL, NULL},
 };

@@ -371,6 +371,7 @@ static void teardown(struct nk_dash *d)
 	if (!isendwin())
 		endwin();
 	dash_data_close(d);
+	dash_compare_free(d);
 	free(d->targets);
 	nk_closep(&d->sigfd);
 	nk_closep(&d->timerfd);

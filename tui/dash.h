@@ -181,6 +181,17 @@ struct dash_detail {
 	uint64_t kvm_prev_ns;
 };
 
+struct nk_compare_report;
+struct dash_compare {
+	struct nk_compare_report *rep; /* the last result (malloc'd) */
+	int have;
+	struct dash_job *job;          /* a comparison in flight */
+	uint64_t started_ns;
+	double took_s;
+	char err[512];
+	int scroll;
+};
+
 struct dash_confirm {
 	char question[300];
 	dash_action_fn yes;
@@ -248,6 +259,7 @@ struct nk_dash {
 	struct dash_form form;
 	struct dash_detail detail;
 	struct dash_confirm confirm;
+	struct dash_compare compare;
 	int foot_x[32], foot_key[32], nfoot; /* footer spans, for clicks */
 };
 
@@ -354,6 +366,11 @@ void dash_act_attach(struct nk_dash *d);
 void dash_act_exec(struct nk_dash *d);
 void dash_run_in_terminal(struct nk_dash *d, char **argv, int argc, const char *line);
 
+/* dash-compare.c: the Compare view */
+extern const struct dash_view_ops dash_compare_view;
+void dash_act_compare(struct nk_dash *d);
+void dash_compare_free(struct nk_dash *d);
+
 /* dash-cmdline.c: the ':' prompt */
 void dash_act_command(struct nk_dash *d);
 
@@ -389,5 +406,11 @@ struct dash_lines {
 void dash_lines_add(struct dash_lines *l, int role, const char *fmt, ...) NK_PRINTF(3, 4);
 void dash_lines_draw(struct nk_dash *d, WINDOW *w, int y0, struct dash_lines *l);
 void dash_lines_free(struct dash_lines *l);
+
+/* dash-timeline.c: a start-up as one proportional bar, labelled, then each phase's time;
+ * returns 0 (and adds nothing) when t has no phases. */
+int dash_timeline_lines(const struct nk_dash *d, struct dash_lines *l, const struct nk_timeline *t, int width,
+			const char *indent);
+uint64_t dash_timeline_total_ns(const struct nk_timeline *t);
 
 #endif

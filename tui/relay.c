@@ -148,6 +148,10 @@ enum nk_relay_end nk_relay_run(struct nk_relay *r)
 				r->exit_code = code;
 				end = NK_RELAY_EXITED;
 				break;
+			} else if (h.type == NK_CTL_TIMELINE && r->on_timeline && (size_t)n >= sizeof(struct nk_timeline)) {
+				struct nk_timeline t;
+				memcpy(&t, buf, sizeof(t));
+				r->on_timeline(r->opaque, &t);
 			} else if (h.type == NK_CTL_ERROR) {
 				buf[n] = '\0';
 				nk_tty_restore();

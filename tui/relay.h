@@ -2,6 +2,8 @@
 #ifndef NOOK_TUI_RELAY_H
 #define NOOK_TUI_RELAY_H
 
+#include "core/timeline.h"
+
 enum nk_relay_end { NK_RELAY_EXITED, NK_RELAY_DETACHED, NK_RELAY_LOST };
 
 struct nk_relay {
@@ -9,6 +11,9 @@ struct nk_relay {
 	int tty;           /* the instance has a terminal: raw mode, resize, detach keys */
 	int forward_stdin; /* send our stdin */
 	int exit_code;     /* set when NK_RELAY_EXITED */
+	/* With NK_ATTACH_TIMELINE: each NK_CTL_TIMELINE received (NULL to ignore them). */
+	void (*on_timeline)(void *opaque, const struct nk_timeline *t);
+	void *opaque;
 };
 
 /* Relay until the instance exits, the user detaches (Ctrl-P Ctrl-Q) or the monitor goes. */

@@ -370,8 +370,10 @@ void *nk_vcpu_thread(void *arg)
 				  c->index, strerror(e));
 			break;
 		}
-		uint_fast64_t none = 0;
-		atomic_compare_exchange_strong(&vm->first_exit_ns, &none, nk_now_ns());
+		/* The first exit of the boot vCPU is the earliest moment the VMM can see that
+		 * the guest ran: its first instruction executed somewhere before it. */
+		if (c->index == 0)
+			nk_vm_boot_mark(vm, NK_VM_MARK_FIRST_INSN);
 		if (handle_exit(c))
 			break;
 	}

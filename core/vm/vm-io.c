@@ -63,6 +63,8 @@ void nk_vm_console_tx(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct nk_vm *vm = opaque;
 	struct nk_vm_outq *q = &vm->out;
+	if (len)
+		nk_vm_boot_mark(vm, NK_VM_MARK_FIRST_OUTPUT);
 	if (q->fd < 0 || !q->buf)
 		return;
 	pthread_mutex_lock(&q->lock);

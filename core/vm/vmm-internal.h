@@ -17,6 +17,14 @@
 #define NK_VM_MAX_WATCHES 32
 #define NK_VM_MAX_VIRTIO 16
 
+/* The guest's boot boundaries (boot-marks.c). */
+enum nk_vm_boot_mark_kind {
+	NK_VM_MARK_FIRST_INSN,	/* the boot vCPU's first return from KVM_RUN */
+	NK_VM_MARK_FIRST_OUTPUT, /* the first byte written to the 8250's THR */
+	NK_VM_MARK_GUEST_INIT,	/* NK_VM_BOOT_MARK_INIT written to NK_VM_BOOT_MARK_PORT */
+	NK_VM_MARK_COUNT
+};
+
 struct nk_vcpu {
 	struct nk_vm *vm;
 	unsigned index;
@@ -93,7 +101,10 @@ struct nk_vm {
 	int exit_set;
 	struct nk_vm_exit exit;
 	uint64_t start_ns;
-	atomic_uint_fast64_t first_exit_ns;
+	uint64_t created_ns; /* the last boot step done: where the guest's own boot begins */
+	atomic_uint_fast64_t marks_ns[NK_VM_MARK_COUNT]; /* boot-marks.c; 0 until reached */
+	void (*on_boot_mark)(void *opaque);
+	void *boot_mark_opaque;
 	int ctl[2]; /* async-signal-safe requests to the I/O thread */
 	pthread_t io_thread;
 	int io_started;
@@ -104,6 +115,10 @@ struct nk_vm {
 	struct nk_vm_virtio *virtio[NK_VM_MAX_VIRTIO];
 	size_t nvirtio;
 };
+
+/* boot-marks.c: record a boot boundary once (any vCPU thread). */
+void nk_vm_boot_mark(struct nk_vm *vm, enum nk_vm_boot_mark_kind kind);
+extern const struct nk_vm_dev_ops nk_vm_boot_mark_ops;
 
 /* kvm.c */
 int nk_kvm_open(struct nk_vm *vm, struct nk_err *err);

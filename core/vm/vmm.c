@@ -74,8 +74,12 @@ static int step_devices(struct nk_vm *vm, struct nk_err *err)
 			  &nk_i8042_data_ops, vm->kbd, err);
 	if (r < 0)
 		return r;
-	return nk_vm_bus_add(&vm->bus, "i8042-cmd", NK_VM_BUS_PIO, NK_I8042_CMD_PORT, 1,
-			     &nk_i8042_cmd_ops, vm->kbd, err);
+	r = nk_vm_bus_add(&vm->bus, "i8042-cmd", NK_VM_BUS_PIO, NK_I8042_CMD_PORT, 1, &nk_i8042_cmd_ops,
+			  vm->kbd, err);
+	if (r < 0)
+		return r;
+	return nk_vm_bus_add(&vm->bus, "boot-mark", NK_VM_BUS_PIO, NK_VM_BOOT_MARK_PORT, 1, &nk_vm_boot_mark_ops,
+			     vm, err);
 }
 
 static void undo_devices(struct nk_vm *vm)
@@ -212,6 +216,8 @@ int nk_vm_create(const struct nk_vm_config *cfg, struct nk_vm **out, struct nk_e
 	vm->console_in = cfg->console_in;
 	vm->console_out = cfg->console_out;
 	vm->console_out_cap = cfg->console_out_cap;
+	vm->on_boot_mark = cfg->on_boot_mark;
+	vm->boot_mark_opaque = cfg->boot_mark_opaque;
 	vm->mmio_next = NK_BOOT_MMIO_START;
 	vm->kernel_path = strdup(cfg->kernel);
 	vm->initrd_path = cfg->initrd && *cfg->initrd ? strdup(cfg->initrd) : NULL;
@@ -240,6 +246,7 @@ int nk_vm_create(const struct nk_vm_config *cfg, struct nk_vm **out, struct nk_e
 		if (vm->ntimings < NK_VM_MAX_TIMINGS)
 			vm->timings[vm->ntimings++] = (struct nk_vm_timing){boot_steps[i].name, nk_now_ns() - t0};
 	}
+	vm->created_ns = nk_now_ns();
 	*out = vm;
 	return 0;
 }
@@ -453,8 +460,29 @@ size_t nk_vm_timings(const struct nk_vm *vm, struct nk_vm_timing *out, size_t ma
 	size_t n = 0;
 	for (size_t i = 0; i < vm->ntimings && n < max; i++)
 		out[n++] = vm->timings[i];
-	uint64_t first = atomic_load(&vm->first_exit_ns);
-	if (first && n < max)
-		out[n++] = (struct nk_vm_timing){"first-exit", first - vm->start_ns};
+	static const char *const mark_names[NK_VM_MARK_COUNT] = {
+	    [NK_VM_MARK_FIRST_INSN] = "first-instruction",
+	    [NK_VM_MARK_FIRST_OUTPUT] = "first-console",
+	    [NK_VM_MARK_GUEST_INIT] = "guest-init",
+	};
+	/* Boundaries in the order the guest reached them (a guest may mark its init before it
+	 * prints anything), each measured from the one before. */
+	uint64_t at[NK_VM_MARK_COUNT];
+	int done[NK_VM_MARK_COUNT] = {0};
+	for (int k = 0; k < NK_VM_MARK_COUNT; k++)
+		at[k] = atomic_load(&vm->marks_ns[k]);
+	uint64_t prev = vm->created_ns;
+	for (int round = 0; round < NK_VM_MARK_COUNT && n < max; round++) {
+		int next = -1;
+		for (int k = 0; k < NK_VM_MARK_COUNT; k++)
+			if (at[k] && !done[k] && (next < 0 || at[k] < at[next]))
+				next = k;
+		if (next < 0)
+			break;
+		done[next] = 1;
+		out[n++] = (struct nk_vm_timing){mark_names[next], at[next] > prev ? at[next] - prev : 0};
+		if (at[next] > prev)
+			prev = at[next];
+	}
 	return n;
 }

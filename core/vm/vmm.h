@@ -27,7 +27,16 @@ struct nk_vm_config {
 	int console_in;		 /* the serial port's input; -1 for none */
 	int console_out;	 /* the serial port's output; -1 to discard it */
 	size_t console_out_cap;	 /* output bytes queued before dropping; 0 means 256 KiB */
+	/* Called once per boot boundary reached (first instruction, first console byte, guest
+	 * init), on a vCPU thread: must not block. NULL for none. */
+	void (*on_boot_mark)(void *opaque);
+	void *boot_mark_opaque;
 };
+
+/* The guest tells the VMM its init has started by writing the byte NK_VM_BOOT_MARK_INIT to
+ * I/O port NK_VM_BOOT_MARK_PORT (docs/vmm.md). Other values are ignored; reads give 0. */
+#define NK_VM_BOOT_MARK_PORT 0x4e0
+#define NK_VM_BOOT_MARK_INIT 0x01
 
 enum nk_vm_exit_reason {
 	NK_VM_EXIT_RESET,	/* the guest reset the machine (i8042 0xFE, reboot) */
@@ -163,13 +172,16 @@ const struct nk_vm_caps *nk_vm_get_caps(const struct nk_vm *vm);
 /* Console output bytes dropped because the console fd did not keep up. */
 uint64_t nk_vm_console_dropped(struct nk_vm *vm);
 
-/* Where the time went while building the VM (the boot steps) and in the first moments
- * of the run, for --timings style reports. */
+/* Where the time went: building the VM (the boot steps, each a duration), then the guest's
+ * boot boundaries reached so far, in the order reached, each the time since the one before
+ * (the first since the VM was built): "first-instruction" (the boot vCPU's first return
+ * from KVM_RUN), "first-console" (first byte to the serial THR), "guest-init" (the guest's
+ * mark on NK_VM_BOOT_MARK_PORT). */
 struct nk_vm_timing {
-	const char *name;	/* "kvm", "memory", "kernel", ..., "first-exit" */
+	const char *name;	/* "kvm", "memory", "kernel", ..., "first-instruction", ... */
 	uint64_t ns;
 };
-/* Returns how many entries were written to out (at most max). */
+/* Returns how many entries were written to out (at most max). Any thread. */
 size_t nk_vm_timings(const struct nk_vm *vm, struct nk_vm_timing *out, size_t max);
 
 #endif

@@ -145,3 +145,39 @@ def test_timings_of_a_vm_start_are_the_vmms_own_steps(nook):
     recorded = nook.state("t")["vm_timings_us"]
     assert {"kvm", "memory", "vcpus", "kernel"} <= set(recorded)
     assert all(isinstance(v, int) and v >= 0 for v in recorded.values())
+
+
+GUEST_PHASES = ("first-instruction", "first-console", "guest-init")
+
+
+def check_guest_phases(phases):
+    """The guest's boundaries follow the VMM's steps, first instruction first; the test
+    guest marks its init (port 0x4e0) before it prints its first byte."""
+    names = list(phases)
+    assert set(GUEST_PHASES) <= set(names), names
+    assert names.index("kernel") < names.index("first-instruction")
+    assert names.index("first-instruction") < names.index("guest-init") < names.index("first-console")
+    assert all(isinstance(v, int) and v >= 0 for v in phases.values()), phases
+
+
+def test_timings_of_a_vm_boot_reach_the_guest_boundaries(nook):
+    p = vm(nook, "--name", "b", "--timings", "busybox", timeout=60)
+    assert p.returncode == 0, p.stderr
+    booted = [l for l in p.stderr.splitlines() if "booted:" in l]
+    assert len(booted) == 1, p.stderr
+    for phase in ("kernel",) + GUEST_PHASES:
+        assert re.search(rf"\b{phase} \d+\.\d\d ms", booted[0]), booted[0]
+    check_guest_phases(nook.state("b")["vm_timings_us"])
+    check_guest_phases(nook.inspect("b")["State"]["vm_timings_us"])
+
+
+def test_timings_of_a_detached_vm_wait_for_its_boot(nook):
+    p = vm(nook, "-d", "--name", "d", "--timings", "busybox", cmdline="nook.wait_stop=1", timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "d"
+    assert "booted:" in p.stderr and "guest-init" in p.stderr, p.stderr
+    # Recorded while it runs, not only at the end.
+    assert nook.state("d")["status"] == "running"
+    check_guest_phases(nook.state("d")["vm_timings_us"])
+    nook("stop", "d", check=True, timeout=30)
+    check_guest_phases(nook.state("d")["vm_timings_us"])

@@ -1,6 +1,7 @@
 """The dashboard driven like a user would, in tmux: the `n` form, live numbers, attach and
 detach, filter, sort, the mouse, delete; logs, exec and help at 80x24; a monochrome vt100
-run; many instances. Assertions read capture-pane text."""
+run; many instances; the start-up bar and the Compare view. Assertions read capture-pane
+text."""
 import re
 import subprocess
 import time
@@ -232,3 +233,55 @@ def test_kvm_tab_shows_a_vms_exits_per_vcpu(nook, dashboard):
     s.wait(r"Instance ctr1")
     s.keys("5")
     s.wait(r"runs on the host's own kernel")
+
+
+def test_overview_start_up_bar_and_compare_view(nook, dashboard):
+    import os
+    guest = os.path.join(os.path.dirname(NOOK), "build", "vm-guest", "guest.bin")
+    subprocess.run(["make", "-s", "build/vm-guest/guest.bin"], cwd=os.path.dirname(NOOK), check=True)
+    nook("run", "-d", "--vm", "--kernel", guest, "--cmdline", "nook.wait_stop=1", "--name", "vm1", "busybox",
+         check=True)
+    run_detached(nook, "ctr1")
+    s = dashboard(120, 40)
+    s.wait_row("vm1", r"\bvm\b.*running")
+    # A container's start-up: one bar, its phases named in it or listed under it.
+    s.keys("Enter")
+    s.wait(r"Instance ctr1")
+    s.wait(r"Start-up\s+\d+\.\d\d ms, phase by phase")
+    bar = s.wait(r"^\s+\[.*\]\s*$").group(0)
+    assert len(bar.strip()) > 20
+    for phase in ("cgroup", "clone", "network", "mounts", "pivot_root", "capabilities", "seccomp", "exec"):
+        assert re.search(rf"\b{phase} \d+\.\d\d ms", s.text()), phase
+    # A VM's: the VMM's steps, then the guest's boot boundaries.
+    s.keys("Escape")
+    s.wait(r"Instances")
+    s.keys("j", "Enter")
+    s.wait(r"Instance vm1")
+    s.wait(r"Start-up\s+\d+\.\d\d ms, phase by phase \(the VMM's steps")
+    for phase in ("kvm", "memory", "vcpus", "kernel", "first-instruction", "guest-init", "first-console"):
+        assert re.search(rf"\b{phase} \d+\.\d\d ms", s.text()), (phase, s.text())
+    # The Compare view runs `nook compare` in the background and shows both sides.
+    s.keys("Escape")
+    s.wait(r"Instances")
+    s.keys("c")
+    s.wait(r"Compare: container vs VM")
+    s.wait(r"CONTAINER\s+VM", timeout=60)
+    screen = s.text()
+    assert re.search(r"start-up\s+\d+\.\d\d ms", screen)
+    assert re.search(r"memory: monitor / VMM RSS\s+\d+ KiB", screen)
+    assert re.search(r"namespaces shared w/ host", screen)
+    assert "Container start-up" in screen and "VM start-up" in screen
+    assert re.search(r"^\s+\[.*\]\s*$", screen, re.M)  # the container's bar
+    # On a host that cannot boot the VM side, the running VM's own start-up is shown instead.
+    assert "Meanwhile the VM vm1 on this machine" in screen and "first-instruction" in screen
+    # Back to the list and in again: the last result is kept, not run again.
+    s.keys("Escape")
+    s.wait(r"Instances 2/2")
+    s.keys("c")
+    s.wait(r"result of [\d.]+ s ago")
+    # r runs it again, in the background: the view says so, then shows the new result.
+    s.keys("r")
+    s.wait(r"CONTAINER\s+VM", timeout=60)
+    s.wait(r"\[running\]", gone=True, timeout=60)
+    # The comparison's throwaway instances are gone.
+    assert nook.instances() == ["ctr1", "vm1"]

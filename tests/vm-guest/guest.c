@@ -343,6 +343,8 @@ void guest_cpu_main(unsigned cpu)
 	char mode[32] = "", opt[8];
 	if (cpu)
 		ap_main(cpu);
+	/* Our "init" starts here, in ring 3: tell the VMM, as a Linux /init would (docs/vmm.md). */
+	outb(BOOT_MARK_PORT, BOOT_MARK_INIT);
 	idt_init();
 	serial_init();
 	check_cmdline();

@@ -10,6 +10,10 @@
 
 #include "guest-layout.h"
 
+/* The VMM's boot-mark port and the "init has started" value (core/vm/vmm.h, docs/vmm.md). */
+#define BOOT_MARK_PORT 0x4e0
+#define BOOT_MARK_INIT 0x01
+
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
