@@ -248,6 +248,14 @@ static void v2_controllers(struct nk_cgroup *cg, char *buf, size_t size)
 		buf[n - 1] = '\0';
 }
 
+static int v2_set_devices(struct nk_cgroup *cg, const struct nk_device_rule *rules, size_t n, struct nk_err *err)
+{
+	char p[PATH_MAX];
+	if (path_of(cg, NULL, p, sizeof(p)) < 0)
+		return nk_err_msg(err, ENAMETOOLONG, "cgroup path too long");
+	return nk_cgroup_v2_attach_devices(p, rules, n, err);
+}
+
 const struct nk_cgroup_ops nk_cgroup_v2_ops = {
     .layout = "v2",
     .create = v2_create,
@@ -259,5 +267,6 @@ const struct nk_cgroup_ops nk_cgroup_v2_ops = {
     .kill_all = v2_kill_all,
     .destroy = v2_destroy,
     .controllers = v2_controllers,
+    .set_devices = v2_set_devices,
     .supports = v2_supports,
 };

@@ -111,6 +111,13 @@ int nk_cg_parse_io_stat(const char *buf, uint64_t *rbytes, uint64_t *wbytes);  /
 int nk_cg_parse_blkio(const char *buf, uint64_t *rbytes, uint64_t *wbytes);    /* v1 blkio */
 int nk_cg_parse_cpu_max(const char *buf, uint64_t *quota, uint64_t *period);  /* v2 cpu.max */
 
+/* cgroup v2 device rules (cgroup-v2-devices.c): the eBPF program for rules (its length, or
+ * -E2BIG when out cannot hold 8 + 9 * n instructions), and loading it onto a group. */
+struct bpf_insn;
+int nk_cgroup_v2_device_prog(const struct nk_device_rule *rules, size_t n, struct bpf_insn *out, size_t max);
+int nk_cgroup_v2_attach_devices(const char *dir, const struct nk_device_rule *rules, size_t n,
+				struct nk_err *err) NK_MUST_CHECK;
+
 extern const struct nk_cgroup_ops nk_cgroup_v1_ops;
 extern const struct nk_cgroup_ops nk_cgroup_v2_ops;
 
