@@ -131,6 +131,7 @@ check: deps nook probes
 
 install: nook
 	install -D -m 0755 nook $(DESTDIR)$(PREFIX)/bin/nook
+	ln -sf nook $(DESTDIR)$(PREFIX)/bin/nook-runtime
 	install -D -m 0755 $(BUILD)/drill-agent $(DESTDIR)$(PREFIX)/libexec/nook/drill-agent
 	install -d $(DESTDIR)$(PREFIX)/share/nook/profiles/seccomp
 	install -m 0644 profiles/*.profile $(DESTDIR)$(PREFIX)/share/nook/profiles/

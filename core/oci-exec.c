@@ -40,7 +40,6 @@ static int load_process(const struct nk_oci_state *st, const struct nk_oci_exec_
 		int r = nk_spec_load_file(p, out, err);
 		if (r < 0)
 			return r;
-		nk_autofree char **args = NULL;
 		size_t n = 0;
 		while (opts->args && opts->args[n])
 			n++;

@@ -44,6 +44,7 @@ int nk_oci_start(const struct nk_oci *rt, const char *id, struct nk_err *err)
 	nk_autoclose int lock = nk_oci_lock(rt, id, err);
 	if (lock < 0)
 		return lock;
+	nk_autoclose int fd = -1;
 	int r = nk_oci_state_read(rt, id, &st, err);
 	if (r < 0)
 		return r;
@@ -57,7 +58,7 @@ int nk_oci_start(const struct nk_oci *rt, const char *id, struct nk_err *err)
 		goto out;
 	}
 	/* Non-blocking: if the process died while waiting, nobody would ever open the other end. */
-	nk_autoclose int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		r = nk_err_set(err, errno, "cannot open %s", fifo);
 		goto out;
