@@ -34,7 +34,8 @@ class Nook:
     def __init__(self, root, run):
         self.root = root
         self.run_dir = run
-        self.env = dict(os.environ, NOOK_ROOT=root, NOOK_RUN=run)
+        # The OCI runtime's containers show in `nook ls`: a private root keeps the host's out.
+        self.env = dict(os.environ, NOOK_ROOT=root, NOOK_RUN=run, NOOK_OCI_ROOT=os.path.join(run, "oci"))
 
     def __call__(self, *args, check=False, timeout=60):
         p = subprocess.run([NOOK, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
