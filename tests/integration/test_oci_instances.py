@@ -79,7 +79,7 @@ def oci(nook, tmp_path):
 
 def test_runtime_containers_show_in_ls_and_stats(nook, oci, tmp_path):
     cid = "nk" + uuid.uuid4().hex  # 34 characters: shown whole
-    cgroup = f"/nook-test-oci/{cid}"
+    cgroup = f"/nook-test-oci-ls/{cid}"
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     make_bundle(str(bundle), ["sleep", "1000"], cgroup)
@@ -113,7 +113,7 @@ def test_runtime_containers_show_in_ls_and_stats(nook, oci, tmp_path):
 
 def test_long_engine_ids_are_shown_and_found_by_their_first_twelve(nook, oci, tmp_path):
     cid = uuid.uuid4().hex + uuid.uuid4().hex  # 64 hex digits, like podman's
-    cgroup = f"/nook-test-oci/{cid[:16]}"
+    cgroup = f"/nook-test-oci-ls/{cid[:16]}"
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     make_bundle(str(bundle), ["sleep", "1000"], cgroup)
