@@ -28,8 +28,10 @@
  * microVM    nk_network_open, nk_ipam_allocate, nk_bridge_ensure, nk_tap_create.
  * stats      nk_stats_read(nl, at.host_ifindex, NULL, ...) once a second is cheap (~10 us).
  *
- * The masquerade flag is stored but no NAT is programmed, and IP forwarding is left as
- * the host has it: instances reach the bridge, each other and the host, not beyond.
+ * firewall  nk_network_create/remove program the root's nf_tables table (firewall.h);
+ *            nk_net_attach checks the network's rules are there, reconcile rebuilds them.
+ *            IP forwarding is left as the host has it: without it instances reach the
+ *            bridge, each other and the host, not beyond, masquerade or not.
  */
 
 /* The name a veth is named and labelled by: the instance's, plus "@" and a hash of the root
