@@ -10,6 +10,17 @@
 #include "net/net.h"
 #include "tui/cmd.h"
 
+/* Masquerade without forwarding does nothing, and nook leaves that sysctl to the operator. */
+static int forwarding_note(const char *name)
+{
+	int forwarding = nk_host_ip_forward();
+	if (forwarding == 0)
+		fprintf(stderr, "nook: note: %s masquerades, but this host does not forward IPv4 "
+				"(net.ipv4.ip_forward=0): its instances reach only the host until you enable it\n",
+			name);
+	return forwarding;
+}
+
 static int net_create(struct nk_cli *cli, const struct nk_cmd *cmd, int argc, char **argv)
 {
 	enum { OPT_SUBNET = 256, OPT_MASQ };
@@ -35,6 +46,8 @@ static int net_create(struct nk_cli *cli, const struct nk_cmd *cmd, int argc, ch
 	if (nk_network_create(cli->paths.root, argv[optind], subnet, masq, &net, &cli->err) < 0)
 		return nk_cli_fail(cli);
 	printf("%s\n", net.name);
+	if (masq)
+		forwarding_note(net.name);
 	return 0;
 }
 
@@ -104,17 +117,13 @@ static int net_inspect(struct nk_cli *cli, const char *name)
 	} else {
 		json_object_object_add(f, "error", json_object_new_string(fw_err.msg));
 	}
-	int forwarding = nk_host_ip_forward();
+	int forwarding = net.masquerade ? forwarding_note(name) : nk_host_ip_forward();
 	if (forwarding >= 0)
 		json_object_object_add(f, "host_forwarding", json_object_new_boolean(forwarding));
 	char table[32];
 	nk_firewall_table_name(cli->paths.root, table, sizeof(table));
 	json_object_object_add(f, "table", json_object_new_string(table));
 	json_object_object_add(o, "firewall", f);
-	if (net.masquerade && forwarding == 0)
-		fprintf(stderr, "nook: note: %s masquerades, but this host does not forward IPv4 "
-				"(net.ipv4.ip_forward=0): its instances reach only the host until you enable it\n",
-			name);
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return 0;

@@ -97,7 +97,8 @@ def host_forwarding():
 def test_rules_follow_networks_and_masquerade_is_programmed(private_ns):
     n = private_ns
     before = host_forwarding()
-    n("net", "create", "x", "--subnet", "10.91.1.0/24", "--masquerade", check=True)
+    p = n("net", "create", "x", "--subnet", "10.91.1.0/24", "--masquerade", check=True)
+    assert "net.ipv4.ip_forward=0" in p.stderr, p.stderr  # nook never turns it on itself
     n("net", "create", "y", "--subnet", "10.91.2.0/24", check=True)
     table = net_inspect(n, "x")["firewall"]["table"]
     assert re.fullmatch(r"nook-[0-9a-f]{8}", table)
