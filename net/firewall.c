@@ -185,6 +185,9 @@ int nk_firewall_sync(const char *root, const struct nk_network *nets, size_t cou
 	}
 	r = nk_nft_commit(b, err);
 	nk_nft_batch_free(b);
+	if (r == -EOPNOTSUPP || r == -EAFNOSUPPORT || r == -EPROTONOSUPPORT || r == -ENOENT)
+		return nk_err_prefix(err, "updating firewall table inet %s (nook needs nf_tables, with nat and "
+					  "conntrack for --masquerade, to keep networks apart)", table);
 	if (r < 0)
 		return nk_err_prefix(err, "updating firewall table inet %s", table);
 	return 0;
