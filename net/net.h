@@ -18,8 +18,7 @@
  *         fd = nk_netns_open_pid(child, err); nk_net_attach(nl, root, net, name, fd, &at, err);
  *         close(fd); record `at` in the instance state; release the child.
  *         (Step by step instead: nk_network_open, nk_network_firewall_ensure, nk_ipam_allocate,
- *         nk_bridge_ensure,
- *         nk_veth_create, nk_veth_configure_peer.)
+ *         nk_bridge_ensure, nk_veth_create, nk_veth_configure_peer.)
  * stop    after init is reaped: nk_net_detach(nl, root, at.network, name, 0, err). The pair
  *         goes with the namespace; a restart that finds the old host end still there (the
  *         kernel tears namespaces down asynchronously) replaces it.
