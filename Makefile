@@ -7,7 +7,7 @@ PYTHON    := /usr/bin/python3
 
 WARN   := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wpointer-arith -Wundef -Wwrite-strings
-PKGS   := json-c libseccomp libnl-3.0 libnl-route-3.0
+PKGS   := json-c libseccomp libnl-3.0 libnl-route-3.0 libnftnl libmnl
 # libarchive is dlopen'ed by core/archive-dl.c; only its headers are needed here.
 ARCHIVE_CFLAGS := $(shell pkg-config --cflags libarchive 2>/dev/null)
 CFLAGS ?= -O2 -g
@@ -16,13 +16,17 @@ NK_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -I. $(shell pkg-config --cflags $(PK
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # The nook binary links its libraries statically (glibc stays shared): every command, and
 # every monitor, starts ~0.4 ms sooner without resolving six shared objects. readline and
-# ncurses (the shell and the dashboard) are needed by the binary only.
-NOOK_LIBS := -Wl,-Bstatic $(LDLIBS) -lreadline -lncursesw -ltinfo -Wl,-Bdynamic -lpthread -lm
+# ncurses (the shell and the dashboard) are needed by the binary only. Debian ships no
+# libmnl.a (libmnl-dev has the shared object only), so libmnl stays dynamic.
+DYNAMIC_ONLY := -lmnl
+NOOK_LIBS := -Wl,-Bstatic $(filter-out $(DYNAMIC_ONLY),$(LDLIBS)) -lreadline -lncursesw -ltinfo \
+             -Wl,-Bdynamic $(filter $(DYNAMIC_ONLY),$(LDLIBS)) -lpthread -lm
 
 # Debian packages the build and the tests need (checked by `make deps`).
 DEB_BUILD := build-essential pkg-config libjson-c-dev libseccomp-dev libarchive-dev libnl-3-dev libnl-route-3-dev \
-             libcmocka-dev busybox-static libncurses-dev libreadline-dev
-DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev
+             libnftnl-dev libmnl-dev libcmocka-dev busybox-static libncurses-dev libreadline-dev
+# nftables: the tests list the rules nook programmed (`nft -j list table`); the engine never runs it.
+DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev nftables
 DEB_PKGS  := $(DEB_BUILD) $(DEB_TEST)
 
 ENGINE_SRC := $(wildcard core/*.c) $(wildcard core/vm/*.c) $(wildcard net/*.c)

@@ -21,6 +21,7 @@ cleanup() {
 	tmux -L "$SOCK" kill-server 2>/dev/null || true
 	[ -n "$path" ] && rm -f "$path"
 	for i in $(seq 1 "$N"); do "$NOOK" rm -f "b$i" >/dev/null 2>&1 || true; done
+	"$NOOK" net rm nook >/dev/null 2>&1 || true # its bridge and firewall table, if made
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
 make -s nook
 tmp=$(mktemp -d /tmp/nook-net-bench.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+# The root's default network has its own bridge and firewall table: removed before the root.
+trap './nook net rm nook >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 export NOOK_ROOT=$tmp/root NOOK_RUN=$tmp/run
 ./nook run --rm busybox -- /bin/true >/dev/null # builds the image and the default network
 hyperfine -N --warmup 5 --runs 40 --export-json "$tmp/h.json" \

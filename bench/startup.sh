@@ -85,6 +85,8 @@ cleanup() {
 			$PY -c 'import json,sys; print(" ".join(i["name"] for i in json.load(sys.stdin)))' 2>/dev/null)
 		# shellcheck disable=SC2086 # names are [a-zA-Z0-9_.-] words
 		[[ -n $names ]] && "$NOOK_BIN" rm -f $names &>/dev/null
+		# the root's default network: its own bridge and firewall table
+		"$NOOK_BIN" net rm nook &>/dev/null
 	fi
 	# mounts under the scratch dir, deepest first, then the dir itself
 	local m

@@ -10,14 +10,13 @@
 
 void nk_net_link_key(const char *root, const char *instance, char *out, size_t size)
 {
-	if (!strcmp(root, "/var/lib/nook")) {
-		snprintf(out, size, "%s", instance);
-		return;
-	}
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (const unsigned char *p = (const unsigned char *)root; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ull;
-	snprintf(out, size, "%s@%08llx", instance, (unsigned long long)(h >> 32));
+	uint32_t hash;
+	char scope[16] = "";
+	if (nk_net_root_hash(root, &hash))
+		snprintf(scope, sizeof(scope), "@%08x", hash);
+	/* Instance names are validated short; a cut label would only fail to match. */
+	if (nk_fmt(out, size, "%s%s", instance, scope) < 0)
+		out[size - 1] = '\0';
 }
 
 int nk_net_attach(struct nk_nl *nl, const char *root, const char *network, const char *instance,
@@ -32,6 +31,9 @@ int nk_net_attach(struct nk_nl *nl, const char *root, const char *network, const
 	int bridge, r;
 	if ((r = nk_network_open(root, network, &net, err)) < 0)
 		return r;
+	/* Never a member before its network is isolated (the rules may be gone since a reboot). */
+	if ((r = nk_network_firewall_ensure(root, &net, err)) < 0)
+		return nk_err_prefix(err, "connecting %s to network %s", instance, net.name);
 	if ((r = nk_ipam_allocate(root, &net, instance, &addr, err)) < 0)
 		return r;
 	if ((r = nk_bridge_ensure(nl, &net, &bridge, err)) < 0)
@@ -116,6 +118,9 @@ int nk_net_reconcile(struct nk_nl *nl, const char *root, nk_exists_fn exists, vo
 			return r;
 		links++;
 	}
+	/* Whatever a crash left in the firewall is replaced by what the networks say. */
+	if ((r = nk_network_firewall_rebuild(root, err)) < 0)
+		return r;
 	if (leases_released)
 		*leases_released = leases;
 	if (links_deleted)

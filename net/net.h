@@ -17,19 +17,22 @@
  * start   monitor: clone(CLONE_NEWNET|...) -> child waits on the sync pipe;
  *         fd = nk_netns_open_pid(child, err); nk_net_attach(nl, root, net, name, fd, &at, err);
  *         close(fd); record `at` in the instance state; release the child.
- *         (Step by step instead: nk_network_open, nk_ipam_allocate, nk_bridge_ensure,
- *         nk_veth_create, nk_veth_configure_peer.)
+ *         (Step by step instead: nk_network_open, nk_network_firewall_ensure, nk_ipam_allocate,
+ *         nk_bridge_ensure, nk_veth_create, nk_veth_configure_peer.)
  * stop    after init is reaped: nk_net_detach(nl, root, at.network, name, 0, err). The pair
  *         goes with the namespace; a restart that finds the old host end still there (the
  *         kernel tears namespaces down asynchronously) replaces it.
  * failure between attach and exec: nk_net_detach(..., 1, err).
  * reconcile  nk_net_reconcile(nl, root, exists, ctx, ...): stale leases and host ends.
  * network rm nk_network_remove, then nk_bridge_delete.
- * microVM    nk_network_open, nk_ipam_allocate, nk_bridge_ensure, nk_tap_create.
+ * microVM    nk_network_open, nk_network_firewall_ensure, nk_ipam_allocate, nk_bridge_ensure,
+ *            nk_tap_create.
  * stats      nk_stats_read(nl, at.host_ifindex, NULL, ...) once a second is cheap (~10 us).
  *
- * The masquerade flag is stored but no NAT is programmed, and IP forwarding is left as
- * the host has it: instances reach the bridge, each other and the host, not beyond.
+ * firewall   nk_network_create/remove program the root's nf_tables table (firewall.h);
+ *            nk_net_attach checks the network's rules are there, reconcile rebuilds them.
+ *            IP forwarding is left as the host has it: without it instances reach the
+ *            bridge, each other and the host, not beyond, masquerade or not.
  */
 
 /* The name a veth is named and labelled by: the instance's, plus "@" and a hash of the root

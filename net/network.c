@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "firewall.h"
+#include "hostnet.h"
 #include "ipam-internal.h"
 #include "netdir-internal.h"
 
@@ -38,10 +40,33 @@ int nk_network_name_check(const char *name, struct nk_err *err)
 	return 0;
 }
 
-static int bridge_name(const char *name, char *out, size_t size)
+bool nk_net_root_hash(const char *root, uint32_t *hash)
 {
-	if (strcmp(name, NK_NETWORK_DEFAULT) == 0)
-		return nk_fmt(out, size, "%s", NK_NETWORK_DEFAULT_BRIDGE);
+	if (!strcmp(root, "/var/lib/nook"))
+		return false;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const unsigned char *p = (const unsigned char *)root; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	*hash = (uint32_t)(h >> 32);
+	return true;
+}
+
+void nk_network_default_bridge(const char *root, char out[NK_IFNAMSIZ])
+{
+	uint32_t hash;
+	if (nk_net_root_hash(root, &hash))
+		snprintf(out, NK_IFNAMSIZ, "nook%08x", hash);
+	else
+		snprintf(out, NK_IFNAMSIZ, "%s", NK_NETWORK_DEFAULT_BRIDGE);
+}
+
+static int bridge_name(const char *root, const char *name, char *out, size_t size)
+{
+	if (strcmp(name, NK_NETWORK_DEFAULT) == 0) {
+		char br[NK_IFNAMSIZ];
+		nk_network_default_bridge(root, br);
+		return nk_fmt(out, size, "%s", br);
+	}
 	return nk_fmt(out, size, "nk-%s", name);
 }
 
@@ -209,28 +234,48 @@ static int global_lock(const char *root, struct nk_err *err)
 	return nk_netdir_lock(path, err);
 }
 
-static int create_locked(const char *root, const struct nk_network *net, struct nk_err *err)
+static bool overlaps_network(const struct nk_network *all, size_t n, const struct nk_cidr *subnet,
+			     const struct nk_network **which)
 {
-	nk_autofree struct nk_network *all = NULL;
-	size_t n;
-	int r = nk_network_list(root, &all, &n, err);
-	if (r < 0)
-		return r;
-	char want[NK_CIDR_STRLEN], have[NK_CIDR_STRLEN];
-	if (nk_cidr_format(&net->subnet, want, sizeof(want)) < 0)
-		want[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(all[i].name, net->name) == 0)
-			return nk_err_msg(err, EEXIST, "network %s already exists", net->name);
-		if (nk_cidr_overlap(&all[i].subnet, &net->subnet)) {
-			if (nk_cidr_format(&all[i].subnet, have, sizeof(have)) < 0)
-				have[0] = '\0';
-			return nk_err_msg(err, EEXIST,
-					  "subnet %s overlaps network %s (%s); pick a subnet outside it",
-					  want, all[i].name, have);
+		if (nk_cidr_overlap(&all[i].subnet, subnet)) {
+			*which = &all[i];
+			return true;
 		}
 	}
+	return false;
+}
+
+/* A private root's default network: the first /24 of the pool, from a place its hash
+ * picks, that nothing of this root's nor of the host's uses. */
+static int pick_default_subnet(const char *root, const struct nk_network *all, size_t n,
+			       const struct nk_host_nets *host, struct nk_network *net, struct nk_err *err)
+{
+	struct nk_cidr pool;
+	uint32_t hash = 0;
+	const struct nk_network *which;
+	char what[96];
+	if (nk_cidr_parse_network(NK_NETWORK_SCOPED_POOL, &pool, err) < 0)
+		return -EINVAL;
+	(void)nk_net_root_hash(root, &hash);
+	uint32_t blocks = 1u << (24 - pool.prefix);
+	for (uint32_t i = 0; i < blocks; i++) {
+		struct nk_cidr c = {.addr = pool.addr + (((hash + i) % blocks) << 8), .prefix = 24};
+		if (overlaps_network(all, n, &c, &which) ||
+		    nk_host_nets_conflict(host, &c, net->bridge, what, sizeof(what)))
+			continue;
+		net->subnet = c;
+		return 0;
+	}
+	return nk_err_msg(err, EEXIST,
+			  "no /24 of %s is free for the default network; set NOOK_DEFAULT_SUBNET to a free block",
+			  NK_NETWORK_SCOPED_POOL);
+}
+
+static int write_network(const char *root, const struct nk_network *net, struct nk_err *err)
+{
 	char dir[4096], path[4096];
+	int r;
 	if ((r = nk_netdir_path(root, net->name, NULL, dir, sizeof(dir), err)) < 0 ||
 	    (r = nk_netdir_path(root, net->name, "network.json", path, sizeof(path), err)) < 0)
 		return r;
@@ -242,6 +287,63 @@ static int create_locked(const char *root, const struct nk_network *net, struct 
 	return nk_write_file_atomic(path, json, strlen(json), 0644, err);
 }
 
+static void remove_network_dir(const char *root, const char *name)
+{
+	char dir[4096];
+	struct nk_err ignored;
+	if (nk_netdir_path(root, name, NULL, dir, sizeof(dir), &ignored) == 0)
+		(void)!nk_rm_rf(dir, &ignored);
+}
+
+/* Under the root's lock: checks against the networks there are and the host, then the
+ * state, then the firewall (with the new network in it), undone if the firewall refuses. */
+static int create_locked(const char *root, struct nk_network *net, bool pick, struct nk_err *err)
+{
+	nk_autofree struct nk_network *all = NULL;
+	size_t n;
+	int r = nk_network_list(root, &all, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(all[i].name, net->name) == 0)
+			return nk_err_msg(err, EEXIST, "network %s already exists", net->name);
+	struct nk_host_nets host;
+	if ((r = nk_host_nets_read(&host, err)) < 0)
+		return r;
+	char want[NK_CIDR_STRLEN], have[NK_CIDR_STRLEN], what[96];
+	const struct nk_network *which;
+	if (pick)
+		r = pick_default_subnet(root, all, n, &host, net, err);
+	if (r == 0 && nk_cidr_format(&net->subnet, want, sizeof(want)) < 0)
+		want[0] = '\0';
+	if (r == 0 && overlaps_network(all, n, &net->subnet, &which)) {
+		if (nk_cidr_format(&which->subnet, have, sizeof(have)) < 0)
+			have[0] = '\0';
+		r = nk_err_msg(err, EEXIST, "subnet %s overlaps network %s (%s); pick a subnet outside it", want,
+			       which->name, have);
+	} else if (r == 0 && nk_host_nets_conflict(&host, &net->subnet, net->bridge, what, sizeof(what))) {
+		r = nk_err_msg(err, EEXIST,
+			       "subnet %s overlaps the host's %s; pick a subnet the host does not use%s", want, what,
+			       strcmp(net->name, NK_NETWORK_DEFAULT) == 0 ? " (NOOK_DEFAULT_SUBNET)" : "");
+	}
+	nk_host_nets_free(&host);
+	if (r < 0)
+		return r;
+	net->gateway = nk_cidr_network(&net->subnet) + 1;
+	if ((r = write_network(root, net, err)) < 0)
+		return r;
+	struct nk_network *with = realloc(all, (n + 1) * sizeof(*all));
+	if (!with) {
+		remove_network_dir(root, net->name);
+		return nk_err_set(err, ENOMEM, "creating network %s", net->name);
+	}
+	all = with;
+	all[n] = *net;
+	if ((r = nk_firewall_sync(root, all, n + 1, err)) < 0)
+		remove_network_dir(root, net->name);
+	return r;
+}
+
 int nk_network_create(const char *root, const char *name, const char *subnet, bool masquerade,
 		      struct nk_network *out, struct nk_err *err)
 {
@@ -250,27 +352,29 @@ int nk_network_create(const char *root, const char *name, const char *subnet, bo
 	if (r < 0)
 		return r;
 	bool is_default = strcmp(name, NK_NETWORK_DEFAULT) == 0;
+	uint32_t hash;
 	if (!subnet && is_default) {
 		subnet = getenv("NOOK_DEFAULT_SUBNET");
 		if (!subnet || !*subnet)
-			subnet = NK_NETWORK_DEFAULT_SUBNET;
-	}
-	if (!subnet)
+			subnet = nk_net_root_hash(root, &hash) ? NULL : NK_NETWORK_DEFAULT_SUBNET;
+	} else if (!subnet) {
 		return nk_err_msg(err, EINVAL, "network %s needs a subnet, like 10.89.0.0/24", name);
-	if ((r = nk_cidr_parse_network(subnet, &net.subnet, err)) < 0)
-		return r;
-	if (net.subnet.prefix < NK_NETWORK_PREFIX_MIN || net.subnet.prefix > NK_NETWORK_PREFIX_MAX)
-		return nk_err_msg(err, EINVAL, "subnet %s: the prefix must be /%d to /%d", subnet,
-				  NK_NETWORK_PREFIX_MIN, NK_NETWORK_PREFIX_MAX);
+	}
+	if (subnet) {
+		if ((r = nk_cidr_parse_network(subnet, &net.subnet, err)) < 0)
+			return r;
+		if (net.subnet.prefix < NK_NETWORK_PREFIX_MIN || net.subnet.prefix > NK_NETWORK_PREFIX_MAX)
+			return nk_err_msg(err, EINVAL, "subnet %s: the prefix must be /%d to /%d", subnet,
+					  NK_NETWORK_PREFIX_MIN, NK_NETWORK_PREFIX_MAX);
+	}
 	snprintf(net.name, sizeof(net.name), "%s", name);
-	net.gateway = nk_cidr_network(&net.subnet) + 1;
-	if (bridge_name(name, net.bridge, sizeof(net.bridge)) < 0)
+	if (bridge_name(root, name, net.bridge, sizeof(net.bridge)) < 0)
 		return nk_err_msg(err, EINVAL, "network name %s is too long for a bridge name", name);
 
 	nk_autoclose int lock = global_lock(root, err);
 	if (lock < 0)
 		return lock;
-	if ((r = create_locked(root, &net, err)) < 0)
+	if ((r = create_locked(root, &net, subnet == NULL, err)) < 0)
 		return nk_err_prefix(err, "creating network %s", name);
 	if (out)
 		*out = net;
@@ -294,6 +398,36 @@ int nk_network_open(const char *root, const char *name, struct nk_network *out, 
 	if (r == -ENOENT && err)
 		*err = create_err;
 	return r == -ENOENT ? -EEXIST : r;
+}
+
+/* The firewall as the root's networks say, leaving out `skip` (being removed) if given. */
+static int sync_without(const char *root, const char *skip, struct nk_err *err)
+{
+	nk_autofree struct nk_network *all = NULL;
+	size_t n, kept = 0;
+	int r = nk_network_list(root, &all, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (!skip || strcmp(all[i].name, skip) != 0)
+			all[kept++] = all[i];
+	return nk_firewall_sync(root, all, kept, err);
+}
+
+int nk_network_firewall_rebuild(const char *root, struct nk_err *err)
+{
+	nk_autoclose int lock = global_lock(root, err);
+	if (lock < 0)
+		return lock;
+	return sync_without(root, NULL, err);
+}
+
+int nk_network_firewall_ensure(const char *root, const struct nk_network *net, struct nk_err *err)
+{
+	int r = nk_firewall_programmed(root, net, err);
+	if (r < 0)
+		return nk_err_prefix(err, "checking the firewall rules of network %s", net->name);
+	return r == 1 ? 0 : nk_network_firewall_rebuild(root, err);
 }
 
 int nk_network_remove(const char *root, const char *name, struct nk_err *err)
@@ -324,6 +458,9 @@ int nk_network_remove(const char *root, const char *name, struct nk_err *err)
 				  "network %s is in use: %zu address%s leased (first: %s); remove "
 				  "those instances first",
 				  name, n, n == 1 ? "" : "es", leases[0].instance);
+	/* The rules go first: if the kernel refuses, the network is still whole. */
+	if ((r = sync_without(root, name, err)) < 0)
+		return r;
 	if (unlink(json) < 0 && errno != ENOENT)
 		return nk_err_set(err, errno, "cannot remove %s", json);
 	return nk_rm_rf(dir, err);

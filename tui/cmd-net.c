@@ -6,8 +6,20 @@
 #include <string.h>
 
 #include "net/cidr.h"
+#include "net/firewall.h"
 #include "net/net.h"
 #include "tui/cmd.h"
+
+/* Masquerade without forwarding does nothing, and nook leaves that sysctl to the operator. */
+static int forwarding_note(const char *name)
+{
+	int forwarding = nk_host_ip_forward();
+	if (forwarding == 0)
+		fprintf(stderr, "nook: note: %s masquerades, but this host does not forward IPv4 "
+				"(net.ipv4.ip_forward=0): its instances reach only the host until you enable it\n",
+			name);
+	return forwarding;
+}
 
 static int net_create(struct nk_cli *cli, const struct nk_cmd *cmd, int argc, char **argv)
 {
@@ -34,6 +46,8 @@ static int net_create(struct nk_cli *cli, const struct nk_cmd *cmd, int argc, ch
 	if (nk_network_create(cli->paths.root, argv[optind], subnet, masq, &net, &cli->err) < 0)
 		return nk_cli_fail(cli);
 	printf("%s\n", net.name);
+	if (masq)
+		forwarding_note(net.name);
 	return 0;
 }
 
@@ -93,6 +107,23 @@ static int net_inspect(struct nk_cli *cli, const char *name)
 	}
 	free(leases);
 	json_object_object_add(o, "instances", m);
+	/* What the kernel holds, read back: the flags above are only what was asked for. */
+	struct nk_firewall_status fw;
+	struct nk_err fw_err;
+	json_object *f = json_object_new_object();
+	if (nk_firewall_status(cli->paths.root, &net, &fw, &fw_err) == 0) {
+		json_object_object_add(f, "isolated", json_object_new_boolean(fw.isolated));
+		json_object_object_add(f, "masquerade", json_object_new_boolean(fw.masquerade));
+	} else {
+		json_object_object_add(f, "error", json_object_new_string(fw_err.msg));
+	}
+	int forwarding = net.masquerade ? forwarding_note(name) : nk_host_ip_forward();
+	if (forwarding >= 0)
+		json_object_object_add(f, "host_forwarding", json_object_new_boolean(forwarding));
+	char table[32];
+	nk_firewall_table_name(cli->paths.root, table, sizeof(table));
+	json_object_object_add(f, "table", json_object_new_string(table));
+	json_object_object_add(o, "firewall", f);
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return 0;

@@ -95,12 +95,17 @@ const struct nk_cmd nk_cmds[] = {
     {"tui", "dashboard", "", "the dashboard: every instance live, with keys for everything", "", nk_cmd_tui, 0},
     {"net", "network", "create NAME [--subnet CIDR] | ls | inspect NAME | rm NAME...", "manage networks",
      "  create NAME          a new network with its own bridge (names up to 12 characters)\n"
-     "    --subnet CIDR      its IPv4 subnet, required (e.g. 10.89.0.0/24); no overlaps\n"
-     "    --masquerade       record that NAT to the host's network is wanted (not programmed yet)\n"
+     "    --subnet CIDR      its IPv4 subnet, required (e.g. 10.89.0.0/24); it may not overlap\n"
+     "                       another network or any address or route of the host\n"
+     "    --masquerade       NAT its IPv4 traffic leaving through any other interface; nook never\n"
+     "                       turns forwarding on: enable it yourself (sysctl net.ipv4.ip_forward=1)\n"
      "  ls                   list networks\n"
-     "  inspect NAME         its subnet, bridge and members as JSON\n"
-     "  rm NAME...           remove networks no instance uses\n"
-     "The default network `nook` (bridge nook0, NOOK_DEFAULT_SUBNET or 10.88.0.0/16) is made on first use.\n",
+     "  inspect NAME         its subnet, bridge, members, and the firewall the kernel holds, as JSON\n"
+     "  rm NAME...           remove networks no instance uses (and their firewall rules)\n"
+     "The default network `nook` is made on first use: bridge nook0 with NOOK_DEFAULT_SUBNET or\n"
+     "10.88.0.0/16; under another NOOK_ROOT, bridge nook<hash> with a free /24 of 10.87.0.0/16.\n"
+     "Firewall: nftables table inet nook (nook-<hash> for another root) drops traffic between\n"
+     "different networks even when the host forwards; see docs/networking.md.\n",
      nk_cmd_net, 0},
     {"profile", NULL, "ls | show NAME | generate NAME --from INSTANCE", "sandbox profiles: seccomp, capabilities, mounts, defaults",
      "  ls                   list profiles (yours in NOOK_ROOT/profiles first, then nook's)\n"

@@ -58,6 +58,15 @@ class Nook:
         return json.loads(self(("inspect"), name, check=True).stdout)
 
 
+def remove_networks(n):
+    """Every network of the root goes, the default one too: a private root's default
+    network has a bridge and firewall rules of its own on the host."""
+    for line in n("net", "ls", timeout=30).stdout.splitlines()[1:]:
+        words = line.split()
+        if len(words) >= 4 and not line.startswith("no networks"):
+            n("net", "rm", words[0], timeout=30)
+
+
 def _teardown(n):
     for name in n.instances():
         try:
@@ -82,6 +91,7 @@ def _teardown(n):
                     os.rmdir(cg)
                 except OSError:
                     pass
+    remove_networks(n)
 
 
 @pytest.fixture
@@ -93,7 +103,7 @@ def nook():
     if "busybox" not in _busybox_cache:
         cache = tempfile.mkdtemp(prefix="nook-busybox-")
         env = dict(os.environ, NOOK_ROOT=cache, NOOK_RUN=os.path.join(cache, "run"))
-        subprocess.run([NOOK, "run", "--rm", "busybox", "--", "true"], env=env, check=True,
+        subprocess.run([NOOK, "run", "--rm", "--net", "none", "busybox", "--", "true"], env=env, check=True,
                        capture_output=True, timeout=60)
         _busybox_cache["busybox"] = cache
     shutil.copytree(os.path.join(_busybox_cache["busybox"], "images", "busybox"),

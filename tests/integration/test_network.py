@@ -4,13 +4,16 @@ ports, leases, links and traffic counters.
 Traffic stays on the host's loopback and between containers of networks these tests
 create; nothing here enables forwarding or NAT, or sends anywhere else.
 
-Several things are host-wide while NOOK_ROOT is not: bridges (nook0, nk-NAME), the
+Several things are host-wide while NOOK_ROOT is not: bridges (nk-NAME), the
 containers' veth names (derived from the instance name) and cgroups. Other test files
 run in parallel with their own roots, so every network and instance made here carries
 a tag from this process's pid, and each network gets a subnet no host address uses.
-Traffic between containers only happens on those private networks: the default network
-`nook` is shared by every root on this host, each with its own leases of 10.88.0.0/16,
-so two roots can hand out the same address there.
+Each test's root has a default network of its own (bridge nook<hash>, a /24 of
+10.87.0.0/16); the host's nook0 belongs to /var/lib/nook.
+
+Firewall rules (table inet nook-<hash>) are programmed on the host by these tests only
+for networks without masquerade; test_firewall.py checks masquerade and forwarding in
+network namespaces it makes.
 """
 import ipaddress
 import itertools
@@ -27,7 +30,7 @@ import urllib.request
 
 import pytest
 
-from conftest import Nook, skip_or_fail
+from conftest import Nook, remove_networks
 
 TAG = f"n{os.getpid() % 100000}"  # at most 6 characters: room for a suffix in 12
 _serial = itertools.count()
@@ -156,10 +159,7 @@ def second_root(nook):
     finally:
         for name in other.instances():
             other("rm", "-f", name, timeout=30)
-        p = other("net", "ls")
-        for line in p.stdout.splitlines()[1:]:
-            if line.startswith(TAG):
-                other("net", "rm", line.split()[0], timeout=30)
+        remove_networks(other)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -181,10 +181,12 @@ def test_default_bridge_gives_eth0_its_lease_and_a_default_route(nook):
     net = nook.inspect(name)["Network"]
     assert net["network"] == "nook"
     default = net_inspect(nook, "nook")
-    assert default["bridge"] == "nook0"
+    # A private root: its own bridge, not the host's nook0 that /var/lib/nook uses.
+    assert re.fullmatch(r"nook[0-9a-f]{8}", default["bridge"]), default["bridge"]
+    assert default["bridge"] in host_links()
     subnet = ipaddress.ip_network(default["subnet"])
     if not os.environ.get("NOOK_DEFAULT_SUBNET"):
-        assert subnet == ipaddress.ip_network("10.88.0.0/16")
+        assert subnet.prefixlen == 24 and subnet.subnet_of(ipaddress.ip_network("10.87.0.0/16")), subnet
     assert ipaddress.ip_address(ip) in subnet
     assert default["gateway"] == str(subnet.network_address + 1)
     assert {m["instance"]: m["ip"] for m in default["instances"]} == {name: ip}
@@ -233,12 +235,8 @@ def test_members_reach_each_other_by_name_and_over_tcp(nook, mknet):
 
 
 def test_two_networks_cannot_reach_each_other(nook, mknet):
-    # With the host not forwarding, the only way off a bridge is to its gateway, the
-    # host itself, which routes nothing on: the networks are separate. With forwarding
-    # on, the host would route between them, so nook's isolation cannot show here.
-    with open("/proc/sys/net/ipv4/ip_forward") as f:
-        if f.read().strip() != "0":
-            skip_or_fail("net.ipv4.ip_forward is 1 on this host: it would route between the bridges")
+    # Whether the host forwards or not (test_firewall.py turns forwarding on in a
+    # namespace of its own to show the firewall is what holds).
     x, _ = mknet("x")
     y, _ = mknet("y")
     a, b, c = uniq("xa"), uniq("xb"), uniq("yc")
@@ -280,8 +278,11 @@ def test_net_create_ls_inspect_rm(nook, mknet):
     sn = ipaddress.ip_network(subnet)
     gw = str(sn.network_address + 1)
     info = net_inspect(nook, net)
+    fw = info.pop("firewall")
     assert info == {"name": net, "subnet": subnet, "gateway": gw, "bridge": "nk-" + net,
                     "masquerade": False, "instances": []}
+    assert fw["isolated"] is True and fw["masquerade"] is False, fw
+    assert re.fullmatch(r"nook-[0-9a-f]{8}", fw["table"]), fw
     ls = nook("net", "ls", check=True).stdout
     assert re.search(rf"^{net}\s+{re.escape(subnet)}\s+{re.escape(gw)}\s+nk-{net}\s+0$", ls, re.M), ls
 
@@ -307,13 +308,12 @@ def test_net_create_ls_inspect_rm(nook, mknet):
         assert name not in nook("net", "ls", check=True).stdout
     assert not os.path.exists(os.path.join(nook.root, "net", long))
 
-    # Twelve characters fit (nk- plus twelve is fifteen), masquerade is recorded.
+    # Twelve characters fit (nk- plus twelve is fifteen). (Masquerade is never
+    # programmed on the host: test_firewall.py checks it in a namespace of its own.)
     twelve = uniq("y" * (12 - len(TAG)))
-    p = nook("net", "create", twelve, "--subnet", free_subnet(), "--masquerade")
+    p = nook("net", "create", twelve, "--subnet", free_subnet())
     assert p.returncode == 0, p.stderr
     try:
-        assert net_inspect(nook, twelve)["masquerade"] is True
-        assert "(masquerade)" in nook("net", "ls", check=True).stdout
         # A member brings the bridge up; while it holds a lease, rm is refused.
         inst = uniq("m")
         ip = sleeper(nook, inst, twelve)

@@ -74,6 +74,10 @@ def _teardown(n):
                     os.rmdir(cg)
                 except OSError:
                     pass
+    # A private root's networks (its default one too) have a bridge and firewall rules.
+    for line in n("net", "ls", timeout=30).stdout.splitlines()[1:]:
+        if len(line.split()) >= 4 and not line.startswith("no networks"):
+            n("net", "rm", line.split()[0], timeout=30)
 
 
 @pytest.fixture

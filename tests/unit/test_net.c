@@ -14,7 +14,7 @@ static void bridge_up_with_gateway(void **state)
 	assert_int_equal(nk_bridge_ensure(nl, &net, &again, &err), 0); /* idempotent */
 	assert_int_equal(idx, again);
 	struct nl_sock *sk = nl_socket_in(-1);
-	struct rtnl_link *br = link_get(sk, "nook0");
+	struct rtnl_link *br = link_get(sk, dflt_bridge);
 	assert_non_null(br);
 	assert_string_equal(rtnl_link_get_type(br), "bridge");
 	assert_true(rtnl_link_get_flags(br) & IFF_UP);
@@ -64,7 +64,7 @@ static void veth_in_container(void **state)
 
 	/* host end: up, on the bridge, labelled with its instance */
 	struct nl_sock *sk = nl_socket_in(-1);
-	struct rtnl_link *host = link_get(sk, at.host_if), *br = link_get(sk, "nook0");
+	struct rtnl_link *host = link_get(sk, at.host_if), *br = link_get(sk, dflt_bridge);
 	assert_non_null(host);
 	assert_non_null(br);
 	assert_int_equal(rtnl_link_get_master(host), rtnl_link_get_ifindex(br));
@@ -151,7 +151,9 @@ static void networks_are_separate_bridges(void **state)
 	attach(NULL, "b", &b, &at_b);
 	assert_string_equal(at_a.bridge, "nk-lab");
 	assert_int_equal(at_a.addr, ip("10.77.0.2"));
-	assert_string_equal(at_b.bridge, "nook0");
+	assert_string_equal(at_b.bridge, dflt_bridge);
+	assert_memory_equal(dflt_bridge, "nook", 4); /* nook<hash>: not the host's nook0 */
+	assert_int_equal(strlen(dflt_bridge), 12);
 	tcp_works(-1, ip("10.77.0.1"), a.netns);
 	ctr_stop(&a);
 	ctr_stop(&b);

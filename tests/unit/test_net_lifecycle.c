@@ -236,7 +236,7 @@ static void setup_cost(void **state)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < 100; i++)
-		assert_int_equal(nk_stats_read(nl, 0, "nook0", &st, &err), 0);
+		assert_int_equal(nk_stats_read(nl, 0, dflt_bridge, &st, &err), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	print_message("veth create %.0f us, in-namespace config %.0f us, nk_net_attach %.0f us "
 		      "(mean of %d); stats read %.1f us\n",

@@ -39,6 +39,7 @@ struct ctr {
 };
 
 static char root[256];
+static char dflt_bridge[NK_IFNAMSIZ]; /* the default network's bridge under this root */
 static struct nk_nl *nl;
 
 /* Every test runs in a network namespace of its own, so the host's links are never seen,
@@ -67,7 +68,10 @@ static inline int setup(void **state)
 	char tmpl[] = "/tmp/nook-net-XXXXXX";
 	assert_non_null(mkdtemp(tmpl));
 	snprintf(root, sizeof(root), "%s", tmpl);
-	unsetenv("NOOK_DEFAULT_SUBNET");
+	nk_network_default_bridge(root, dflt_bridge);
+	/* A private root's default network would take a free /24 of 10.87.0.0/16; these tests
+	 * count addresses in the classic default block (their namespace has no routes). */
+	setenv("NOOK_DEFAULT_SUBNET", "10.88.0.0/16", 1);
 	nl = NULL;
 	return 0;
 }
