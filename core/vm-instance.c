@@ -9,8 +9,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/vm/virtio-blk.h"
 #include "core/vm/virtio-rng.h"
 #include "util.h"
+#include "vm-boot-args.h"
+#include "vm-disk.h"
 
 int nk_vm_instance_check(const char *kernel, struct nk_err *err)
 {
@@ -49,24 +52,36 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_spec *spec, 
 			 struct nk_err *err)
 {
 	memset(vi, 0, sizeof(*vi));
+	vi->disk_fd = -1;
 	uint64_t t0 = nk_now_ns();
 	vi->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vi->done_fd < 0)
 		return nk_err_set(err, errno, "cannot create an eventfd");
+	/* The root disk is made from the image on the first start and kept after. */
+	nk_autofree char *cmdline = NULL;
+	int r = 0;
+	if (spec->vm_disk && (r = nk_vm_disk_ensure(spec->rootfs_lower, spec->vm_disk, spec->vm_disk_size,
+						     &vi->disk_made, err)) < 0)
+		goto fail;
+	if ((r = nk_vm_boot_args(spec, &cmdline, err)) < 0)
+		goto fail;
 	struct nk_vm_config cfg = {
 	    .mem_bytes = spec->limits.memory ? spec->limits.memory : 256ull << 20,
 	    .vcpus = spec->vm_vcpus ? spec->vm_vcpus : 1,
 	    .kernel = spec->vm_kernel,
 	    .initrd = spec->vm_initrd,
-	    .cmdline = spec->vm_cmdline,
+	    .cmdline = cmdline,
 	    .console_in = console_in,
 	    .console_out = console_out,
 	};
 	cfg.mem_bytes &= ~((1ull << 20) - 1);
-	int r = nk_vm_create(&cfg, &vi->vm, err);
+	r = nk_vm_create(&cfg, &vi->vm, err);
 	if (r < 0)
 		goto fail;
-	/* Every guest gets entropy; disks and networks come with their own options. */
+	/* The root disk first: it is the guest's /dev/vda. */
+	if (spec->vm_disk && (r = nk_vm_disk_attach(vi->vm, spec->vm_disk, &vi->disk, &vi->disk_fd, err)) < 0)
+		goto fail;
+	/* Every guest gets entropy; networks come with their own options. */
 	if ((r = nk_virtio_rng_create(&vi->rng, err)) < 0 ||
 	    (r = nk_vm_attach_virtio(vi->vm, "virtio-rng", nk_virtio_rng_dev(vi->rng), NULL, NULL, err)) < 0)
 		goto fail;
@@ -107,6 +122,13 @@ void nk_vm_instance_destroy(struct nk_vm_instance *vi)
 	if (vi->rng)
 		nk_virtio_rng_destroy(vi->rng);
 	vi->rng = NULL;
+	/* disk_fd is open exactly while disk is set (a zeroed instance has neither). */
+	if (vi->disk) {
+		nk_virtio_blk_destroy(vi->disk);
+		close(vi->disk_fd);
+	}
+	vi->disk = NULL;
+	vi->disk_fd = -1;
 	if (vi->done_fd >= 0)
 		close(vi->done_fd);
 	vi->done_fd = -1;

@@ -12,6 +12,7 @@
 #include "core/instance.h"
 #include "core/parse.h"
 #include "core/util.h"
+#include "core/vm-disk.h"
 #include "tui/cmd.h"
 #include "tui/relay.h"
 
@@ -61,7 +62,7 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 {
 	enum { OPT_NAME = 256, OPT_RM, OPT_HOSTNAME, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPUSET, OPT_PIDS,
 	       OPT_CPU_WEIGHT, OPT_IO_WEIGHT, OPT_NET, OPT_TIMINGS, OPT_PROFILE, OPT_SECCOMP, OPT_CAP_ADD,
-	       OPT_CAP_DROP, OPT_READ_ONLY, OPT_VM, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE };
+	       OPT_CAP_DROP, OPT_READ_ONLY, OPT_VM, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_DISK_SIZE };
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, OPT_NAME}, {"detach", no_argument, NULL, 'd'},
 	    {"interactive", no_argument, NULL, 'i'},     {"tty", no_argument, NULL, 't'},
@@ -78,6 +79,7 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	    {"cap-drop", required_argument, NULL, OPT_CAP_DROP}, {"read-only", no_argument, NULL, OPT_READ_ONLY},
 	    {"vm", no_argument, NULL, OPT_VM},                {"kernel", required_argument, NULL, OPT_KERNEL},
 	    {"initrd", required_argument, NULL, OPT_INITRD},  {"cmdline", required_argument, NULL, OPT_CMDLINE},
+	    {"disk-size", required_argument, NULL, OPT_DISK_SIZE},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof(*a));
@@ -163,6 +165,12 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 		case OPT_CMDLINE:
 			a->opts.vm_cmdline = optarg;
 			break;
+		case OPT_DISK_SIZE:
+			if (nk_size_parse(optarg, &a->opts.vm_disk_size, &cli->err) < 0)
+				return nk_cli_fail(cli);
+			if (a->opts.vm_disk_size < NK_VM_DISK_MIN || a->opts.vm_disk_size > NK_VM_DISK_MAX)
+				return nk_cli_usage_error(cmd, "--disk-size is from 64M to 1T, not '%s'", optarg);
+			break;
 		case OPT_CAP_ADD:
 		case OPT_CAP_DROP: {
 			uint64_t mask;
@@ -207,8 +215,8 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	} else if (a->cpus && parse_limit(OPT_CPUS - OPT_MEMORY, a->cpus, &a->opts.limits, &cli->err) < 0) {
 		return nk_cli_fail(cli);
 	}
-	if (!a->opts.vm && (a->opts.vm_kernel || a->opts.vm_initrd || a->opts.vm_cmdline))
-		return nk_cli_usage_error(cmd, "--kernel, --initrd and --cmdline are for --vm instances");
+	if (!a->opts.vm && (a->opts.vm_kernel || a->opts.vm_initrd || a->opts.vm_cmdline || a->opts.vm_disk_size))
+		return nk_cli_usage_error(cmd, "--kernel, --initrd, --cmdline and --disk-size are for --vm instances");
 	if (a->opts.vm && !a->opts.network)
 		a->opts.network = "none";
 	if (optind >= argc)

@@ -36,7 +36,11 @@
 	"  --read-only          mount the root file system read-only\n" \
 	"  --vm                 a microVM (nook's own KVM monitor) instead of a container:\n" \
 	"    --kernel PATH      the guest kernel (bzImage or ELF); --initrd PATH, --cmdline ARGS\n" \
-	"    --cpus N           vCPUs (may exceed the host's cores); --memory SIZE: guest RAM (256M)\n"
+	"    --cpus N           vCPUs (may exceed the host's cores); --memory SIZE: guest RAM (256M)\n" \
+	"    --disk-size SIZE   the root disk: the image as ext4, made per instance on first start\n" \
+	"                       (default: the image's files + 256M, at least 64M; 64M to 1T)\n" \
+	"    without --kernel:  Debian's cloud kernel, fetched on first use (`nook kernel fetch`),\n" \
+	"                       with nook's initramfs; the command runs on the console\n"
 
 const struct nk_cmd nk_cmds[] = {
     {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",
