@@ -21,8 +21,8 @@ NOOK_LIBS := -Wl,-Bstatic $(LDLIBS) -lreadline -lncursesw -ltinfo -Wl,-Bdynamic 
 
 # Debian packages the build and the tests need (checked by `make deps`).
 DEB_BUILD := build-essential pkg-config libjson-c-dev libseccomp-dev libarchive-dev libnl-3-dev libnl-route-3-dev \
-             libcmocka-dev busybox-static libncurses-dev libreadline-dev
-DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev
+             libcmocka-dev busybox-static libncurses-dev libreadline-dev e2fsprogs
+DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev cpio
 DEB_PKGS  := $(DEB_BUILD) $(DEB_TEST)
 
 ENGINE_SRC := $(wildcard core/*.c) $(wildcard core/vm/*.c) $(wildcard net/*.c)
