@@ -26,6 +26,6 @@ int nk_initramfs_ensure(const struct nk_kernel *k, char *out, size_t size, struc
 
 /* The kernel command line for a guest booted with nook's initramfs (root disk, console,
  * reboot/panic behaviour), without the command after "--". */
-#define NK_INITRAMFS_CMDLINE "console=ttyS0 reboot=k panic=-1 root=/dev/vda rootfstype=ext4 rw"
+#define NK_INITRAMFS_CMDLINE "console=ttyS0 quiet reboot=k panic=-1 root=/dev/vda rootfstype=ext4 rw"
 
 #endif
