@@ -212,31 +212,40 @@ int nk_kmod_read(const struct nk_kmod_index *idx, const struct nk_kmod *m, char 
 	return decompress(path, data, len, err);
 }
 
+/* Headers are copied out, not cast: a module's offsets need not be aligned. */
+static int section(const char *data, size_t len, const Elf64_Ehdr *eh, unsigned i, Elf64_Shdr *sh)
+{
+	memcpy(sh, data + eh->e_shoff + (size_t)i * sizeof(*sh), sizeof(*sh));
+	return sh->sh_offset <= len && sh->sh_size <= len - sh->sh_offset ? 0 : -EINVAL;
+}
+
 int nk_kmod_depends(const char *data, size_t len, char *out, size_t size, struct nk_err *err)
 {
-	const Elf64_Ehdr *eh = (const void *)data;
-	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64)
+	Elf64_Ehdr eh;
+	if (len < sizeof(eh))
 		return nk_err_msg(err, EINVAL, "not a 64-bit ELF module");
-	if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > len ||
-	    (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > len - eh->e_shoff || eh->e_shstrndx >= eh->e_shnum)
+	memcpy(&eh, data, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64)
+		return nk_err_msg(err, EINVAL, "not a 64-bit ELF module");
+	if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > len ||
+	    (size_t)eh.e_shnum * sizeof(Elf64_Shdr) > len - eh.e_shoff || eh.e_shstrndx >= eh.e_shnum)
 		return nk_err_msg(err, EINVAL, "bad ELF section table in a module");
-	const Elf64_Shdr *sh = (const void *)(data + eh->e_shoff);
-	const Elf64_Shdr *strs = &sh[eh->e_shstrndx];
-	if (strs->sh_offset > len || strs->sh_size > len - strs->sh_offset)
+	Elf64_Shdr strs, sh;
+	if (section(data, len, &eh, eh.e_shstrndx, &strs) < 0)
 		return nk_err_msg(err, EINVAL, "bad ELF section names in a module");
 	out[0] = '\0';
-	for (unsigned i = 0; i < eh->e_shnum; i++) {
-		if (sh[i].sh_name >= strs->sh_size || sh[i].sh_offset > len || sh[i].sh_size > len - sh[i].sh_offset)
+	for (unsigned i = 0; i < eh.e_shnum; i++) {
+		if (section(data, len, &eh, i, &sh) < 0 || sh.sh_name >= strs.sh_size)
 			continue;
-		const char *secname = data + strs->sh_offset + sh[i].sh_name;
-		if (strnlen(secname, strs->sh_size - sh[i].sh_name) == strs->sh_size - sh[i].sh_name ||
-		    strcmp(secname, ".modinfo") != 0)
+		const char *secname = data + strs.sh_offset + sh.sh_name;
+		size_t room = strs.sh_size - sh.sh_name;
+		if (strnlen(secname, room) == room || strcmp(secname, ".modinfo") != 0)
 			continue;
 		/* NUL-separated key=value strings. */
-		const char *p = data + sh[i].sh_offset, *end = p + sh[i].sh_size;
+		const char *p = data + sh.sh_offset, *end = p + sh.sh_size;
 		while (p < end) {
 			size_t n = strnlen(p, (size_t)(end - p));
-			if (n > 8 && strncmp(p, "depends=", 8) == 0) {
+			if (n >= 8 && strncmp(p, "depends=", 8) == 0) {
 				if (n - 8 >= size)
 					return nk_err_msg(err, E2BIG, "a module's depends= list is too long");
 				memcpy(out, p + 8, n - 8);
