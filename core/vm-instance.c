@@ -27,7 +27,8 @@ int nk_vm_instance_check(const char *kernel, struct nk_err *err)
 					  "this host's KVM is PVM (kvm_pvm): guest kernel code is emulated, so a stock "
 					  "Linux kernel cannot boot here; give a PVM-enabled guest kernel (or the test "
 					  "guest) with --kernel PATH");
-		return nk_err_msg(err, ENOTSUP, "no default guest kernel is installed yet: give one with --kernel PATH");
+		return nk_err_msg(err, ENOTSUP, "no guest kernel: `nook kernel fetch` gets Debian's cloud kernel, or give "
+				  "one with --kernel PATH");
 	}
 	if (access(kernel, R_OK) < 0)
 		return nk_err_set(err, errno, "--kernel %s", kernel);
