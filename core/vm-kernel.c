@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,29 @@ static int unpack(const char *work, const char *package, char *version, size_t v
 	return package_version(tree, version, vsize, err);
 }
 
+/* A fetch that was killed leaves its private directory (the unpacked package, ~100 MiB):
+ * the next fetch removes those whose process is gone. */
+static void remove_stale_work(const char *kdir)
+{
+	DIR *d = opendir(kdir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		if (strncmp(de->d_name, ".fetch-", 7) != 0)
+			continue;
+		long pid = strtol(de->d_name + 7, &end, 10);
+		if (*end || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		char path[PATH_MAX];
+		struct nk_err ignored;
+		if (nk_fmt(path, sizeof(path), "%s/%s", kdir, de->d_name) == 0)
+			(void)!nk_rm_rf(path, &ignored);
+	}
+	closedir(d);
+}
+
 int nk_kernel_fetch(const struct nk_paths *paths, const char *package, struct nk_kernel *out, int *fresh,
 		    struct nk_err *err)
 {
@@ -268,6 +292,7 @@ int nk_kernel_fetch(const struct nk_paths *paths, const char *package, struct nk
 		return nk_err_msg(err, EINVAL, "'%s' is not a package name", package);
 	if ((r = real_package(package, real, sizeof(real), err)) < 0)
 		return r;
+	remove_stale_work(kdir);
 	if (nk_fmt(work, sizeof(work), "%s/.fetch-%d", kdir, (int)getpid()) < 0)
 		return nk_err_msg(err, ENAMETOOLONG, "NOOK_ROOT is too long");
 	struct nk_err ignored;

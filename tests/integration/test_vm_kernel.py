@@ -93,7 +93,13 @@ def test_fetch_unpacks_the_cloud_kernel_under_nook_root(kernel):
 def test_fetching_again_changes_nothing(kernel):
     root, version, kdir = kernel
     before = os.stat(os.path.join(kdir, "vmlinuz")).st_mtime_ns, os.stat(os.path.join(kdir, "modules")).st_ino
+    # What a killed fetch leaves (its process gone) is cleaned up by the next one.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = os.path.join(root, "kernels", f".fetch-{dead.pid}")
+    os.makedirs(os.path.join(stale, "tree"))
     p = run(root, "kernel", "fetch")
+    assert not os.path.exists(stale)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == version and "already there" in p.stderr
     assert (os.stat(os.path.join(kdir, "vmlinuz")).st_mtime_ns, os.stat(os.path.join(kdir, "modules")).st_ino) == before
