@@ -323,6 +323,26 @@ out:
 	return r < 0 ? nk_err_prefix(err, "fetching the guest kernel %s", package) : 0;
 }
 
+int nk_kernel_vmm_gaps(const struct nk_kernel *k, char *out, size_t size)
+{
+	char path[PATH_MAX + 16];
+	nk_autofree char *config = NULL;
+	size_t len;
+	struct nk_err ignored;
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/config", k->dir);
+	if (nk_read_file(path, &config, &len, &ignored) < 0)
+		return -ENOENT;
+	int no_mmio = strstr(config, "# CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES is not set") != NULL;
+	int no_mp = strstr(config, "# CONFIG_X86_MPPARSE is not set") != NULL;
+	if (no_mmio || no_mp)
+		snprintf(out, size, "built without %s%s%s: it needs ACPI tables, which nook's VMM does not provide yet, to "
+			 "see %s", no_mmio ? "virtio-mmio command line devices" : "", no_mmio && no_mp ? " and " : "",
+			 no_mp ? "MP tables" : "",
+			 no_mmio && no_mp ? "its root disk and more than one CPU" : no_mmio ? "its root disk" : "more than one CPU");
+	return 0;
+}
+
 int nk_kernel_remove(const struct nk_paths *paths, const char *version, struct nk_err *err)
 {
 	struct nk_kernel k;

@@ -32,6 +32,10 @@ int nk_kernel_find(const struct nk_paths *paths, const char *version, struct nk_
  * whether it was new (0: that version was already there, nothing changed). */
 int nk_kernel_fetch(const struct nk_paths *paths, const char *package, struct nk_kernel *out, int *fresh,
 		    struct nk_err *err) NK_MUST_CHECK;
+/* What the kernel's build config says it cannot do in nook's VMM today (it finds
+ * virtio-mmio devices only through ACPI, or ignores the MP table), as one human line in
+ * out; "" when nothing is known to be missing. 0, or -ENOENT without a config file. */
+int nk_kernel_vmm_gaps(const struct nk_kernel *k, char *out, size_t size);
 int nk_kernel_remove(const struct nk_paths *paths, const char *version, struct nk_err *err) NK_MUST_CHECK;
 
 #endif

@@ -22,6 +22,9 @@ static int kernel_fetch(struct nk_cli *cli, const struct nk_cmd *cmd, int argc, 
 		return nk_cli_fail(cli);
 	if (!fresh)
 		fprintf(stderr, "nook: kernel %s was already there\n", k.version);
+	char gaps[512];
+	if (nk_kernel_vmm_gaps(&k, gaps, sizeof(gaps)) == 0 && gaps[0])
+		fprintf(stderr, "nook: note: %s %s\n", k.version, gaps);
 	printf("%s\n", k.version);
 	return 0;
 }
