@@ -100,7 +100,7 @@ struct nk_spec {
 	int vm;                   /* org.nook.kind = vm */
 	unsigned vm_vcpus;        /* org.nook.vm.cpus */
 	char *vm_kernel, *vm_initrd, *vm_cmdline; /* org.nook.vm.* */
-	char *vm_disk;            /* org.nook.vm.disk: the root disk (made on first start) */
+	char *vm_disk;            /* org.nook.vm.disk: the root disk (made at create) */
 	uint64_t vm_disk_size;    /* org.nook.vm.disk_size: bytes asked for; 0: sized from the rootfs */
 	int vm_nook_init;         /* org.nook.vm.init = nook: booted with nook's initramfs and /init */
 	char *seccomp_path;       /* org.nook.seccomp: the instance's copy of the filter's JSON */

@@ -58,7 +58,7 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_spec *spec, 
 	vi->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vi->done_fd < 0)
 		return nk_err_set(err, errno, "cannot create an eventfd");
-	/* The root disk is made from the image on the first start and kept after. */
+	/* The root disk was made at create; made again from the image if it went missing. */
 	nk_autofree char *cmdline = NULL;
 	int r = 0;
 	if (spec->vm_disk && (r = nk_vm_disk_ensure(spec->rootfs_lower, spec->vm_disk, spec->vm_disk_size,

@@ -37,7 +37,7 @@
 	"  --vm                 a microVM (nook's own KVM monitor) instead of a container:\n" \
 	"    --kernel PATH      the guest kernel (bzImage or ELF); --initrd PATH, --cmdline ARGS\n" \
 	"    --cpus N           vCPUs (may exceed the host's cores); --memory SIZE: guest RAM (256M)\n" \
-	"    --disk-size SIZE   the root disk: the image as ext4, made per instance on first start\n" \
+	"    --disk-size SIZE   the root disk: the image as ext4, made with each instance\n" \
 	"                       (default: the image's files + 256M, at least 64M; 64M to 1T)\n" \
 	"    without --kernel:  Debian's cloud kernel, fetched on first use (`nook kernel fetch`),\n" \
 	"                       with nook's initramfs; the command runs on the console\n"

@@ -110,18 +110,27 @@ def test_disk_errors_change_nothing(nook):
     assert nook.instances() == []
 
 
-def test_disk_too_small_for_the_image_fails_at_start(nook, tmp_path):
-    # An image with 80 MiB of files cannot fit a 64 MiB disk: the start says so, and
-    # neither a disk nor a half-made temporary file is left.
+def test_disk_too_small_for_the_image_fails_at_create(nook, tmp_path):
+    # An image with 80 MiB of files cannot fit a 64 MiB disk: create says so and makes
+    # nothing (no instance, no half-made disk).
     rootfs = tmp_path / "fat"
     (rootfs / "bin").mkdir(parents=True)
     with open(rootfs / "bin" / "blob", "wb") as f:
         f.write(os.urandom(1 << 20) * 80)
     nook("image", "import", "fat", str(rootfs), check=True, timeout=60)
-    nook("create", "--vm", "--kernel", GUEST, "--name", "small", "--disk-size", "64M", "fat", check=True)
-    p = nook("start", "small", timeout=60)
+    p = nook("create", "--vm", "--kernel", GUEST, "--name", "small", "--disk-size", "64M", "fat", timeout=60)
     assert p.returncode == 125
     assert "too small" in p.stderr and "MiB" in p.stderr
-    assert nook.state("small")["status"] != "running"
-    inst = os.path.join(nook.root, "instances", "small")
-    assert [f for f in os.listdir(inst) if f.startswith("disk")] == []
+    assert nook.instances() == []
+    assert [f for f in os.listdir(os.path.join(nook.root, "instances"))] == []
+
+
+def test_the_disk_is_made_with_the_instance_and_again_if_it_went_missing(nook):
+    nook("create", "--vm", "--kernel", GUEST, "--cmdline", "virtio=blk nook.disk=ext4", "--name", "m", "busybox",
+         check=True)
+    disk = disk_of(nook, "m")
+    assert "busybox" in debugfs(disk, "ls /bin").stdout
+    os.unlink(disk)
+    nook("start", "-a", "m", check=True, timeout=60)
+    assert EXT4_SEEN in nook("logs", "m").stdout
+    assert "busybox" in debugfs(disk, "ls /bin").stdout
