@@ -13,6 +13,8 @@
 #include "core/parse.h"
 #include "core/util.h"
 #include "core/vm-disk.h"
+#include "core/vm-kernel.h"
+#include "core/vm/vmm.h"
 #include "tui/cmd.h"
 #include "tui/relay.h"
 
@@ -237,6 +239,20 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	return 0;
 }
 
+/* The first `run --vm` without --kernel downloads the default kernel: say so before the
+ * wait (on a PVM host the create refuses first and nothing is fetched). */
+static void note_kernel_fetch(struct nk_cli *cli, const struct nk_run_opts *opts)
+{
+	struct nk_kernel k;
+	struct nk_vm_caps caps;
+	struct nk_err ignored;
+	if (!opts->vm || opts->vm_kernel || nk_vm_probe(&caps, &ignored) < 0 || caps.pvm ||
+	    nk_kernel_find(&cli->paths, NULL, &k, &ignored) != -ENOENT)
+		return;
+	fprintf(stderr, "nook: no guest kernel yet: fetching %s with apt-get (once; see `nook kernel`)...\n",
+		NK_KERNEL_PACKAGE);
+}
+
 static void free_run_args(struct run_args *a)
 {
 	for (size_t i = 0; i < NK_ARRAY_SIZE(a->env_owned); i++)
@@ -250,6 +266,7 @@ int nk_cmd_create(struct nk_cli *cli, int argc, char **argv)
 	if (r != 0)
 		return r;
 	char name[64];
+	note_kernel_fetch(cli, &a.opts);
 	r = nk_inst_create(&cli->paths, &a.opts, name, sizeof(name), &cli->err);
 	free_run_args(&a);
 	if (r < 0)
@@ -285,6 +302,7 @@ int nk_cmd_run(struct nk_cli *cli, int argc, char **argv)
 	if (r != 0)
 		return r;
 	char name[64];
+	note_kernel_fetch(cli, &a.opts);
 	uint64_t plan_start = nk_now_ns();
 	r = nk_inst_create(&cli->paths, &a.opts, name, sizeof(name), &cli->err);
 	uint64_t plan_ns = nk_now_ns() - plan_start;
