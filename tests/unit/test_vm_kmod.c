@@ -23,7 +23,9 @@ static char root[] = "/tmp/nook-kmod-XXXXXX";
 static char moddir[4096];
 
 /* A 64-bit ELF with two sections: .modinfo (the given strings) and .shstrtab. */
-static void write_module(const char *rel, const char *depends, int gzip)
+/* compress: NULL, or a compressor that replaces x.ko with x.ko.<suffix> ("gzip", "xz",
+ * "zstd --rm -q"); modules compressed by one missing here are written plain. */
+static void write_module(const char *rel, const char *depends, const char *compress)
 {
 	char modinfo[256];
 	int mlen = snprintf(modinfo, sizeof(modinfo), "license=GPL%cdepends=%s%cname=x", 0, depends, 0) + 1;
@@ -57,8 +59,11 @@ static void write_module(const char *rel, const char *depends, int gzip)
 	assert_non_null(f);
 	assert_int_equal(fwrite(buf, 1, sh_at + sizeof(sh), f), sh_at + sizeof(sh));
 	fclose(f);
-	if (gzip) { /* "x.ko" -> "x.ko.gz" */
-		snprintf(cmd, sizeof(cmd), "gzip %s", path);
+	if (compress) {
+		char tool[32];
+		snprintf(tool, sizeof(tool), "%s", compress);
+		tool[strcspn(tool, " ")] = '\0';
+		snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null && %s %s || true", tool, compress, path);
 		assert_int_equal(system(cmd), 0);
 	}
 }
@@ -68,17 +73,17 @@ static int setup(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(root));
 	snprintf(moddir, sizeof(moddir), "%s/modules", root);
-	write_module("kernel/drivers/virtio/virtio.ko", "", 0);
-	write_module("kernel/drivers/virtio/virtio_ring.ko", "", 0);
-	write_module("kernel/drivers/virtio/virtio_mmio.ko", "virtio,virtio_ring", 0);
-	write_module("kernel/drivers/block/virtio_blk.ko", "virtio,virtio_ring", 1);
-	write_module("kernel/net/core/failover.ko", "", 0);
-	write_module("kernel/drivers/net/net_failover.ko", "failover", 0);
-	write_module("kernel/drivers/net/virtio_net.ko", "virtio,virtio_ring,net_failover", 0);
-	write_module("kernel/drivers/char/hw_random/virtio-rng.ko", "virtio,virtio_ring,rng_core", 0);
-	write_module("kernel/fs/loop_a.ko", "loop_b", 0);
-	write_module("kernel/fs/loop_b.ko", "loop_a", 0);
-	write_module("kernel/fs/needs_ghost.ko", "ghost", 0);
+	write_module("kernel/drivers/virtio/virtio.ko", "", NULL);
+	write_module("kernel/drivers/virtio/virtio_ring.ko", "", "xz");
+	write_module("kernel/drivers/virtio/virtio_mmio.ko", "virtio,virtio_ring", NULL);
+	write_module("kernel/drivers/block/virtio_blk.ko", "virtio,virtio_ring", "gzip");
+	write_module("kernel/net/core/failover.ko", "", "zstd --rm -q");
+	write_module("kernel/drivers/net/net_failover.ko", "failover", NULL);
+	write_module("kernel/drivers/net/virtio_net.ko", "virtio,virtio_ring,net_failover", NULL);
+	write_module("kernel/drivers/char/hw_random/virtio-rng.ko", "virtio,virtio_ring,rng_core", NULL);
+	write_module("kernel/fs/loop_a.ko", "loop_b", NULL);
+	write_module("kernel/fs/loop_b.ko", "loop_a", NULL);
+	write_module("kernel/fs/needs_ghost.ko", "ghost", NULL);
 	char p[8192];
 	snprintf(p, sizeof(p), "%s/modules.builtin", moddir);
 	FILE *f = fopen(p, "w");
@@ -113,6 +118,12 @@ static void dependencies_load_first(void **state)
 	assert_int_equal(idx.count, 11);
 	assert_non_null(nk_kmod_find(&idx, "virtio-rng")); /* '-' and '_' are one */
 	assert_true(nk_kmod_is_builtin(&idx, "rng_core"));
+	/* Found whatever their compression (where the compressor is installed). */
+	assert_non_null(strstr(nk_kmod_find(&idx, "virtio_blk")->relpath, ".ko.gz"));
+	if (system("command -v xz >/dev/null") == 0)
+		assert_non_null(strstr(nk_kmod_find(&idx, "virtio_ring")->relpath, ".ko.xz"));
+	if (system("command -v zstd >/dev/null") == 0)
+		assert_non_null(strstr(nk_kmod_find(&idx, "failover")->relpath, ".ko.zst"));
 	size_t *order, n;
 	assert_int_equal(nk_kmod_resolve(&idx, nk_initramfs_modules, nk_initramfs_module_count, NULL, 0, &order, &n,
 					 &err), 0);
@@ -184,8 +195,12 @@ static void initramfs_has_init_busybox_and_modules(void **state)
 	assert_true(has(b, len, "lib/modules/9.9.9-test/kernel/drivers/virtio/virtio_ring.ko", NULL));
 	assert_true(has(b, len, "lib/modules/9.9.9-test/kernel/drivers/net/net_failover.ko", NULL));
 	assert_true(has(b, len, "lib/modules/9.9.9-test/kernel/net/core/failover.ko", NULL));
-	/* Compressed modules are stored decompressed, under the .ko name. */
+	/* Compressed modules (gzip, xz, zstd) are stored decompressed, under the .ko name. */
 	assert_true(has(b, len, "lib/modules/9.9.9-test/kernel/drivers/block/virtio_blk.ko", &e));
+	assert_int_equal(memcmp(e.data, ELFMAG, SELFMAG), 0);
+	assert_true(has(b, len, "lib/modules/9.9.9-test/kernel/drivers/virtio/virtio_ring.ko", &e));
+	assert_int_equal(memcmp(e.data, ELFMAG, SELFMAG), 0);
+	assert_true(has(b, len, "lib/modules/9.9.9-test/kernel/net/core/failover.ko", &e));
 	assert_int_equal(memcmp(e.data, ELFMAG, SELFMAG), 0);
 	assert_false(has(b, len, "lib/modules/9.9.9-test/kernel/fs/loop_a.ko", NULL));
 	/* The load list names each module once, after its dependencies. */
