@@ -32,7 +32,47 @@ static void keep_tail(struct nk_tool_result *res, const char *buf, size_t n)
 	res->output[res->output_len] = '\0';
 }
 
-static void child(const char *const *argv, const char *cwd, int out_fd, int status_fd)
+/* argv[0] looked up in PATH, then in the sbin directories a root shell would have
+ * (mkfs.ext4 lives in /usr/sbin). Done before fork: the child only calls async-signal-safe
+ * functions, since the caller may have threads. */
+static int find_program(const char *name, char *out, size_t size)
+{
+	if (strchr(name, '/'))
+		return nk_fmt(out, size, "%s", name) < 0 ? -ENAMETOOLONG : 0;
+	const char *env = getenv("PATH");
+	char path[4096];
+	if (nk_fmt(path, sizeof(path), "%s:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		   env && *env ? env : "/usr/local/bin") < 0)
+		return -ENAMETOOLONG;
+	for (char *save, *dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save))
+		if (*dir && nk_fmt(out, size, "%s/%s", dir, name) == 0 && access(out, X_OK) == 0)
+			return 0;
+	return -ENOENT;
+}
+
+/* The caller's environment with LC_ALL=C (messages we can match) and a non-interactive
+ * apt; a NULL-terminated malloc'd array of borrowed strings. */
+static char **tool_env(void)
+{
+	extern char **environ;
+	static char lc[] = "LC_ALL=C", deb[] = "DEBIAN_FRONTEND=noninteractive";
+	size_t n = 0;
+	while (environ && environ[n])
+		n++;
+	char **env = calloc(n + 3, sizeof(char *));
+	if (!env)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LC_ALL=", 7) != 0 && strncmp(environ[i], "DEBIAN_FRONTEND=", 16) != 0)
+			env[k++] = environ[i];
+	env[k++] = lc;
+	env[k++] = deb;
+	return env;
+}
+
+static void child(const char *program, const char *const *argv, char **env, const char *cwd, int out_fd,
+		  int status_fd)
 {
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
@@ -42,13 +82,7 @@ static void child(const char *const *argv, const char *cwd, int out_fd, int stat
 		(void)!write(status_fd, &e, sizeof(e));
 		_exit(127);
 	}
-	const char *path = getenv("PATH");
-	char newpath[4096];
-	snprintf(newpath, sizeof(newpath), "%s:/usr/sbin:/sbin:/usr/bin:/bin", path && *path ? path : "/usr/local/bin");
-	setenv("PATH", newpath, 1);
-	setenv("LC_ALL", "C", 1);
-	setenv("DEBIAN_FRONTEND", "noninteractive", 1);
-	execvp(argv[0], (char *const *)argv);
+	execve(program, (char *const *)argv, env);
 	int e = errno;
 	(void)!write(status_fd, &e, sizeof(e));
 	_exit(127);
@@ -59,22 +93,34 @@ int nk_tool_run(const char *const *argv, const char *cwd, struct nk_tool_result 
 	memset(res, 0, sizeof(*res));
 	if (cwd && access(cwd, X_OK) < 0)
 		return nk_err_set(err, errno, "cannot run %s in %s", argv[0], cwd);
+	char program[4096];
+	if (find_program(argv[0], program, sizeof(program)) < 0)
+		return nk_err_msg(err, ENOENT, "%s is not installed (not found in PATH or the sbin directories)",
+				  argv[0]);
+	char **env = tool_env();
+	if (!env)
+		return nk_err_set(err, ENOMEM, "starting %s", argv[0]);
 	int out[2], st[2];
-	if (pipe2(out, O_CLOEXEC) < 0)
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		free(env);
 		return nk_err_set(err, errno, "cannot create a pipe");
+	}
 	if (pipe2(st, O_CLOEXEC) < 0) {
 		close(out[0]);
 		close(out[1]);
+		free(env);
 		return nk_err_set(err, errno, "cannot create a pipe");
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
 		close(out[0]), close(out[1]), close(st[0]), close(st[1]);
+		free(env);
 		return nk_err_set(err, e, "cannot start %s", argv[0]);
 	}
 	if (pid == 0)
-		child(argv, cwd, out[1], st[1]);
+		child(program, argv, env, cwd, out[1], st[1]);
+	free(env);
 	close(out[1]);
 	close(st[1]);
 	char buf[8192];
@@ -94,8 +140,7 @@ int nk_tool_run(const char *const *argv, const char *cwd, struct nk_tool_result 
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (got == (ssize_t)sizeof(exec_errno) && exec_errno)
-		return nk_err_set(err, exec_errno, exec_errno == ENOENT ? "%s is not installed" : "cannot run %s",
-				  argv[0]);
+		return nk_err_set(err, exec_errno, "cannot run %s", program);
 	res->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	return 0;
 }
