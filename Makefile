@@ -24,9 +24,9 @@ NOOK_LIBS := -Wl,-Bstatic $(filter-out $(DYNAMIC_ONLY),$(LDLIBS)) -lreadline -ln
 
 # Debian packages the build and the tests need (checked by `make deps`).
 DEB_BUILD := build-essential pkg-config libjson-c-dev libseccomp-dev libarchive-dev libnl-3-dev libnl-route-3-dev \
-             libnftnl-dev libmnl-dev libcmocka-dev busybox-static libncurses-dev libreadline-dev
+             libnftnl-dev libmnl-dev libcmocka-dev busybox-static libncurses-dev libreadline-dev e2fsprogs
 # nftables: the tests list the rules nook programmed (`nft -j list table`); the engine never runs it.
-DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev nftables
+DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev nftables cpio
 DEB_PKGS  := $(DEB_BUILD) $(DEB_TEST)
 
 ENGINE_SRC := $(wildcard core/*.c) $(wildcard core/vm/*.c) $(wildcard net/*.c)

@@ -18,7 +18,8 @@
 	X(archive_read_data_block) X(archive_entry_xattr_reset) X(archive_entry_xattr_next) \
 	X(archive_entry_uid) X(archive_entry_symlink) X(archive_entry_size_is_set) \
 	X(archive_entry_size) X(archive_entry_rdev) X(archive_entry_perm) \
-	X(archive_entry_pathname_utf8) X(archive_entry_hardlink) X(archive_entry_gid)
+	X(archive_entry_pathname_utf8) X(archive_entry_hardlink) X(archive_entry_gid) \
+	X(archive_read_support_format_raw) X(archive_read_data)
 
 struct nk_archive_api {
 #define NK_ARCHIVE_MEMBER(fn) __typeof__(fn) *fn;
@@ -57,6 +58,8 @@ int nk_archive_load(struct nk_err *err) NK_MUST_CHECK;
 #define archive_entry_pathname_utf8 nk_archive.archive_entry_pathname_utf8
 #define archive_entry_hardlink nk_archive.archive_entry_hardlink
 #define archive_entry_gid nk_archive.archive_entry_gid
+#define archive_read_support_format_raw nk_archive.archive_read_support_format_raw
+#define archive_read_data nk_archive.archive_read_data
 #endif
 
 #endif

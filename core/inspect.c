@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "caps.h"
@@ -98,6 +99,18 @@ int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json,
 				    "more vCPUs than the host has cores: they share the cores (allowed, but slower)"));
 			json_object_object_add(v, "memory_bytes",
 					       json_object_new_int64((int64_t)(spec.limits.memory ? spec.limits.memory : 256ull << 20)));
+			if (spec.vm_initrd)
+				json_object_object_add(v, "initrd", json_object_new_string(spec.vm_initrd));
+			if (spec.vm_disk) {
+				struct stat dst;
+				json_object_object_add(v, "disk", json_object_new_string(spec.vm_disk));
+				/* Made on the first start: no size before that. */
+				if (stat(spec.vm_disk, &dst) == 0) {
+					json_object_object_add(v, "disk_bytes", json_object_new_int64((int64_t)dst.st_size));
+					json_object_object_add(v, "disk_allocated_bytes",
+							       json_object_new_int64((int64_t)dst.st_blocks * 512));
+				}
+			}
 			json_object_object_add(o, "VM", v);
 		}
 		json_object_object_add(o, "Warnings", warnings);

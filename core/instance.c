@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "image.h"
 #include "instance-net.h"
+#include "vm-disk.h"
 #include "vm-instance.h"
 #include "monitor.h"
 #include "parse.h"
@@ -83,6 +84,15 @@ static int publish(const struct nk_paths *paths, const struct nk_run_opts *opts,
 		if ((r = nk_read_file(opts->plan->seccomp_path, &filter, &len, err)) == 0 &&
 		    (r = nk_fmt(p, sizeof(p), "%s/seccomp.json", stage)) == 0)
 			r = nk_write_file_replace(p, filter, len, 0600, err);
+	}
+	/* A VM's root disk is made here, with the instance: a size too small for the image
+	 * fails the create, and the first start does not pay for mkfs. */
+	if (r == 0 && opts->vm && !img->is_host) {
+		uint64_t disk_size;
+		if (nk_fmt(p, sizeof(p), "%s/" NK_VM_DISK_FILE, stage) < 0)
+			r = nk_err_msg(err, ENAMETOOLONG, "NOOK_ROOT is too long");
+		else if ((r = nk_vm_disk_size(img->rootfs, opts->vm_disk_size, &disk_size, err)) == 0)
+			r = nk_vm_disk_make(img->rootfs, p, disk_size, err);
 	}
 	if (r == 0 && (r = nk_spec_build(opts, name, img, final, &json, err)) == 0 &&
 	    (r = nk_fmt(p, sizeof(p), "%s/config.json", stage)) == 0)

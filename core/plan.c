@@ -12,6 +12,9 @@
 #include "seccomp.h"
 #include "spec.h"
 #include "util.h"
+#include "vm-initramfs.h"
+#include "vm-kernel.h"
+#include "core/vm/vmm.h"
 
 static char **dup_list(char *const *v, size_t n)
 {
@@ -64,6 +67,35 @@ static int plan_mounts(const struct nk_profile *p, const struct nk_run_opts *opt
 		if (!strcmp(pm->dest, home))
 			plan->home_mounted = 1;
 	}
+	return 0;
+}
+
+/* --vm without --kernel: Debian's cloud kernel (fetched on first use) booted with nook's
+ * initramfs. Not on a PVM host: a stock kernel cannot boot there, and the instance check
+ * says so before anything is downloaded. */
+static int plan_vm_kernel(const struct nk_paths *paths, struct nk_run_opts *opts, struct nk_plan *plan,
+			  struct nk_err *err)
+{
+	if (!opts->vm || opts->vm_kernel)
+		return 0;
+	struct nk_vm_caps caps;
+	struct nk_err ignored;
+	if (nk_vm_probe(&caps, &ignored) < 0 || caps.pvm)
+		return 0;
+	struct nk_kernel k;
+	int fresh, r = nk_kernel_find(paths, NULL, &k, &ignored);
+	if (r == -ENOENT)
+		r = nk_kernel_fetch(paths, NULL, &k, &fresh, err);
+	if (r < 0)
+		return nk_err_prefix(err, "--vm without --kernel");
+	snprintf(plan->vm_kernel, sizeof(plan->vm_kernel), "%s", k.vmlinuz);
+	opts->vm_kernel = plan->vm_kernel;
+	if (opts->vm_initrd)
+		return 0; /* the caller's own initramfs, with its own init */
+	if ((r = nk_initramfs_ensure(&k, plan->vm_initrd, sizeof(plan->vm_initrd), err)) < 0)
+		return nk_err_prefix(err, "--vm without --kernel");
+	opts->vm_initrd = plan->vm_initrd;
+	plan->vm_nook_init = 1;
 	return 0;
 }
 
@@ -179,6 +211,8 @@ int nk_plan_build(const struct nk_paths *paths, struct nk_run_opts *opts, struct
 	}
 	if (r == 0)
 		r = plan_seccomp(paths, &p, opts, dirs, plan, err);
+	if (r == 0)
+		r = plan_vm_kernel(paths, opts, plan, err);
 	nk_profile_free(&p);
 	if (r < 0) {
 		nk_plan_free(plan);

@@ -8,6 +8,7 @@
 #include "caps.h"
 #include "spec.h"
 #include "util.h"
+#include "vm-disk.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -245,6 +246,9 @@ int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct
 		  const char *instance_dir, char **json_out, struct nk_err *err)
 {
 	char path[4096];
+	if (opts->vm && img->is_host)
+		return nk_err_msg(err, EINVAL, "the host image cannot be a VM's root disk: use busybox or an imported "
+				  "image with --vm");
 	json_object *root = json_object_new_object();
 	if (!root)
 		return nk_err_set(err, ENOMEM, "building config.json");
@@ -277,6 +281,17 @@ int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct
 			add_str(ann, "org.nook.vm.initrd", opts->vm_initrd);
 		if (opts->vm_cmdline)
 			add_str(ann, "org.nook.vm.cmdline", opts->vm_cmdline);
+		/* The root disk: the image's rootfs as ext4, made with the instance (instance.c). */
+		if (nk_fmt(path, sizeof(path), "%s/" NK_VM_DISK_FILE, instance_dir) < 0)
+			goto too_long;
+		add_str(ann, "org.nook.vm.disk", path);
+		if (opts->vm_disk_size) {
+			char size[32];
+			snprintf(size, sizeof(size), "%llu", (unsigned long long)opts->vm_disk_size);
+			add_str(ann, "org.nook.vm.disk_size", size);
+		}
+		if (opts->plan && opts->plan->vm_nook_init)
+			add_str(ann, "org.nook.vm.init", "nook");
 	}
 	add_str(ann, "org.nook.rm", opts->remove ? "true" : "false");
 	add_str(ann, "org.nook.stdin", opts->interactive ? "true" : "false");

@@ -333,6 +333,13 @@ int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
 	s->vm_kernel = annotation(root, "org.nook.vm.kernel");
 	s->vm_initrd = annotation(root, "org.nook.vm.initrd");
 	s->vm_cmdline = annotation(root, "org.nook.vm.cmdline");
+	s->vm_disk = annotation(root, "org.nook.vm.disk");
+	flag = annotation(root, "org.nook.vm.disk_size");
+	s->vm_disk_size = flag ? strtoull(flag, NULL, 10) : 0;
+	free(flag);
+	flag = annotation(root, "org.nook.vm.init");
+	s->vm_nook_init = flag && !strcmp(flag, "nook");
+	free(flag);
 	s->seccomp_path = annotation(root, "org.nook.seccomp");
 	flag = annotation(root, "org.nook.seccomp.notify");
 	s->seccomp_notify = flag && !strcmp(flag, "true");
@@ -385,6 +392,7 @@ void nk_spec_free(struct nk_spec *s)
 	free(s->vm_kernel);
 	free(s->vm_initrd);
 	free(s->vm_cmdline);
+	free(s->vm_disk);
 	free(s->seccomp_path);
 	free(s->rootfs_lower);
 	free(s->rootfs_upper);

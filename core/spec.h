@@ -34,6 +34,7 @@ struct nk_run_opts {
 	int vm;                 /* --vm: a microVM instead of a container */
 	unsigned vm_vcpus;      /* --cpus with --vm */
 	const char *vm_kernel, *vm_initrd, *vm_cmdline;
+	uint64_t vm_disk_size;  /* --disk-size; 0: the rootfs + 256 MiB (core/vm-disk.h) */
 	const char *profile;    /* --profile; NULL: "default" */
 	const char *seccomp;    /* --seccomp FILE.json, overriding the profile's; "unconfined": none */
 	uint64_t cap_add, cap_drop; /* --cap-add / --cap-drop, bit n = capability n */
@@ -67,6 +68,9 @@ struct nk_plan {
 	int home_mounted;           /* the profile mounts something on the caller's $HOME */
 	int seccomp_notify;         /* teach: denials reported to the monitor */
 	int seccomp_learn;          /* learn: notified calls let through and recorded */
+	/* --vm without --kernel: the fetched default kernel and nook's initramfs for it. */
+	char vm_kernel[PATH_MAX], vm_initrd[PATH_MAX];
+	int vm_nook_init;
 };
 
 /* Load the profile named in opts (or "default"), merge it with the flags into plan, check
@@ -142,6 +146,9 @@ struct nk_spec {
 	int vm;                   /* org.nook.kind = vm */
 	unsigned vm_vcpus;        /* org.nook.vm.cpus */
 	char *vm_kernel, *vm_initrd, *vm_cmdline; /* org.nook.vm.* */
+	char *vm_disk;            /* org.nook.vm.disk: the root disk (made at create) */
+	uint64_t vm_disk_size;    /* org.nook.vm.disk_size: bytes asked for; 0: sized from the rootfs */
+	int vm_nook_init;         /* org.nook.vm.init = nook: booted with nook's initramfs and /init */
 	char *seccomp_path;       /* org.nook.seccomp: the instance's copy of the filter's JSON */
 	int seccomp_notify;       /* org.nook.seccomp.notify: teach mode */
 	int seccomp_learn;        /* org.nook.seccomp.learn: record and let through */

@@ -9,8 +9,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/vm/virtio-blk.h"
 #include "core/vm/virtio-rng.h"
 #include "util.h"
+#include "vm-boot-args.h"
+#include "vm-disk.h"
 
 int nk_vm_instance_check(const char *kernel, struct nk_err *err)
 {
@@ -24,7 +27,8 @@ int nk_vm_instance_check(const char *kernel, struct nk_err *err)
 					  "this host's KVM is PVM (kvm_pvm): guest kernel code is emulated, so a stock "
 					  "Linux kernel cannot boot here; give a PVM-enabled guest kernel (or the test "
 					  "guest) with --kernel PATH");
-		return nk_err_msg(err, ENOTSUP, "no default guest kernel is installed yet: give one with --kernel PATH");
+		return nk_err_msg(err, ENOTSUP, "no guest kernel: `nook kernel fetch` gets Debian's cloud kernel, or give "
+				  "one with --kernel PATH");
 	}
 	if (access(kernel, R_OK) < 0)
 		return nk_err_set(err, errno, "--kernel %s", kernel);
@@ -70,6 +74,7 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_spec *spec, 
 			 struct nk_err *err)
 {
 	memset(vi, 0, sizeof(*vi));
+	vi->disk_fd = -1;
 	uint64_t t0 = nk_now_ns();
 	vi->marks_fd = -1;
 	vi->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -77,26 +82,37 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_spec *spec, 
 		return nk_err_set(err, errno, "cannot create an eventfd");
 	vi->marks_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vi->marks_fd < 0) {
-		int r = nk_err_set(err, errno, "cannot create an eventfd");
+		int e = nk_err_set(err, errno, "cannot create an eventfd");
 		nk_vm_instance_destroy(vi);
-		return r;
+		return e;
 	}
+	/* The root disk was made at create; made again from the image if it went missing. */
+	nk_autofree char *cmdline = NULL;
+	int r = 0;
+	if (spec->vm_disk && (r = nk_vm_disk_ensure(spec->rootfs_lower, spec->vm_disk, spec->vm_disk_size,
+						     &vi->disk_made, err)) < 0)
+		goto fail;
+	if ((r = nk_vm_boot_args(spec, &cmdline, err)) < 0)
+		goto fail;
 	struct nk_vm_config cfg = {
 	    .mem_bytes = spec->limits.memory ? spec->limits.memory : 256ull << 20,
 	    .vcpus = spec->vm_vcpus ? spec->vm_vcpus : 1,
 	    .kernel = spec->vm_kernel,
 	    .initrd = spec->vm_initrd,
-	    .cmdline = spec->vm_cmdline,
+	    .cmdline = cmdline,
 	    .console_in = console_in,
 	    .console_out = console_out,
 	    .on_boot_mark = boot_mark_reached,
 	    .boot_mark_opaque = vi,
 	};
 	cfg.mem_bytes &= ~((1ull << 20) - 1);
-	int r = nk_vm_create(&cfg, &vi->vm, err);
+	r = nk_vm_create(&cfg, &vi->vm, err);
 	if (r < 0)
 		goto fail;
-	/* Every guest gets entropy; disks and networks come with their own options. */
+	/* The root disk first: it is the guest's /dev/vda. */
+	if (spec->vm_disk && (r = nk_vm_disk_attach(vi->vm, spec->vm_disk, &vi->disk, &vi->disk_fd, err)) < 0)
+		goto fail;
+	/* Every guest gets entropy; networks come with their own options. */
 	if ((r = nk_virtio_rng_create(&vi->rng, err)) < 0 ||
 	    (r = nk_vm_attach_virtio(vi->vm, "virtio-rng", nk_virtio_rng_dev(vi->rng), NULL, NULL, err)) < 0)
 		goto fail;
@@ -137,6 +153,13 @@ void nk_vm_instance_destroy(struct nk_vm_instance *vi)
 	if (vi->rng)
 		nk_virtio_rng_destroy(vi->rng);
 	vi->rng = NULL;
+	/* disk_fd is open exactly while disk is set (a zeroed instance has neither). */
+	if (vi->disk) {
+		nk_virtio_blk_destroy(vi->disk);
+		close(vi->disk_fd);
+	}
+	vi->disk = NULL;
+	vi->disk_fd = -1;
 	if (vi->done_fd >= 0)
 		close(vi->done_fd);
 	vi->done_fd = -1;

@@ -11,10 +11,14 @@
 #include "timeline.h"
 
 struct nk_virtio_rng;
+struct nk_virtio_blk;
 
 struct nk_vm_instance {
 	struct nk_vm *vm;
 	struct nk_virtio_rng *rng;
+	struct nk_virtio_blk *disk; /* the root disk (core/vm-disk.c), /dev/vda */
+	int disk_fd;
+	int disk_made;              /* this start made the disk from the image */
 	pthread_t thread;
 	int thread_started;
 	int done_fd;              /* eventfd: readable once the guest has stopped */

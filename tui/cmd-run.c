@@ -12,6 +12,9 @@
 #include "core/instance.h"
 #include "core/parse.h"
 #include "core/util.h"
+#include "core/vm-disk.h"
+#include "core/vm-kernel.h"
+#include "core/vm/vmm.h"
 #include "tui/cmd.h"
 #include "tui/relay.h"
 #include "tui/run-timings.h"
@@ -62,7 +65,7 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 {
 	enum { OPT_NAME = 256, OPT_RM, OPT_HOSTNAME, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPUSET, OPT_PIDS,
 	       OPT_CPU_WEIGHT, OPT_IO_WEIGHT, OPT_NET, OPT_TIMINGS, OPT_PROFILE, OPT_SECCOMP, OPT_CAP_ADD,
-	       OPT_CAP_DROP, OPT_READ_ONLY, OPT_VM, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE };
+	       OPT_CAP_DROP, OPT_READ_ONLY, OPT_VM, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_DISK_SIZE };
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, OPT_NAME}, {"detach", no_argument, NULL, 'd'},
 	    {"interactive", no_argument, NULL, 'i'},     {"tty", no_argument, NULL, 't'},
@@ -79,6 +82,7 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	    {"cap-drop", required_argument, NULL, OPT_CAP_DROP}, {"read-only", no_argument, NULL, OPT_READ_ONLY},
 	    {"vm", no_argument, NULL, OPT_VM},                {"kernel", required_argument, NULL, OPT_KERNEL},
 	    {"initrd", required_argument, NULL, OPT_INITRD},  {"cmdline", required_argument, NULL, OPT_CMDLINE},
+	    {"disk-size", required_argument, NULL, OPT_DISK_SIZE},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof(*a));
@@ -164,6 +168,12 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 		case OPT_CMDLINE:
 			a->opts.vm_cmdline = optarg;
 			break;
+		case OPT_DISK_SIZE:
+			if (nk_size_parse(optarg, &a->opts.vm_disk_size, &cli->err) < 0)
+				return nk_cli_fail(cli);
+			if (a->opts.vm_disk_size < NK_VM_DISK_MIN || a->opts.vm_disk_size > NK_VM_DISK_MAX)
+				return nk_cli_usage_error(cmd, "--disk-size is from 64M to 1T, not '%s'", optarg);
+			break;
 		case OPT_CAP_ADD:
 		case OPT_CAP_DROP: {
 			uint64_t mask;
@@ -208,8 +218,8 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	} else if (a->cpus && parse_limit(OPT_CPUS - OPT_MEMORY, a->cpus, &a->opts.limits, &cli->err) < 0) {
 		return nk_cli_fail(cli);
 	}
-	if (!a->opts.vm && (a->opts.vm_kernel || a->opts.vm_initrd || a->opts.vm_cmdline))
-		return nk_cli_usage_error(cmd, "--kernel, --initrd and --cmdline are for --vm instances");
+	if (!a->opts.vm && (a->opts.vm_kernel || a->opts.vm_initrd || a->opts.vm_cmdline || a->opts.vm_disk_size))
+		return nk_cli_usage_error(cmd, "--kernel, --initrd, --cmdline and --disk-size are for --vm instances");
 	if (a->opts.vm && !a->opts.network)
 		a->opts.network = "none";
 	if (optind >= argc)
@@ -230,6 +240,20 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	return 0;
 }
 
+/* The first `run --vm` without --kernel downloads the default kernel: say so before the
+ * wait (on a PVM host the create refuses first and nothing is fetched). */
+static void note_kernel_fetch(struct nk_cli *cli, const struct nk_run_opts *opts)
+{
+	struct nk_kernel k;
+	struct nk_vm_caps caps;
+	struct nk_err ignored;
+	if (!opts->vm || opts->vm_kernel || nk_vm_probe(&caps, &ignored) < 0 || caps.pvm ||
+	    nk_kernel_find(&cli->paths, NULL, &k, &ignored) != -ENOENT)
+		return;
+	fprintf(stderr, "nook: no guest kernel yet: fetching %s with apt-get (once; see `nook kernel`)...\n",
+		NK_KERNEL_PACKAGE);
+}
+
 static void free_run_args(struct run_args *a)
 {
 	for (size_t i = 0; i < NK_ARRAY_SIZE(a->env_owned); i++)
@@ -243,6 +267,7 @@ int nk_cmd_create(struct nk_cli *cli, int argc, char **argv)
 	if (r != 0)
 		return r;
 	char name[64];
+	note_kernel_fetch(cli, &a.opts);
 	r = nk_inst_create(&cli->paths, &a.opts, name, sizeof(name), &cli->err);
 	free_run_args(&a);
 	if (r < 0)
@@ -288,6 +313,7 @@ int nk_cmd_run(struct nk_cli *cli, int argc, char **argv)
 	if (r != 0)
 		return r;
 	char name[64];
+	note_kernel_fetch(cli, &a.opts);
 	uint64_t plan_start = nk_now_ns();
 	r = nk_inst_create(&cli->paths, &a.opts, name, sizeof(name), &cli->err);
 	uint64_t plan_ns = nk_now_ns() - plan_start;

@@ -5,6 +5,8 @@
 
 #include "tui/cmd.h"
 
+#include "core/vm-kernel.h"
+
 #define RUN_OPTIONS \
 	"  --name NAME          name the instance ([a-zA-Z0-9][a-zA-Z0-9_.-]{0,62})\n" \
 	"  -d, --detach         run in the background and print the name\n" \
@@ -34,7 +36,11 @@
 	"  --read-only          mount the root file system read-only\n" \
 	"  --vm                 a microVM (nook's own KVM monitor) instead of a container:\n" \
 	"    --kernel PATH      the guest kernel (bzImage or ELF); --initrd PATH, --cmdline ARGS\n" \
-	"    --cpus N           vCPUs (may exceed the host's cores); --memory SIZE: guest RAM (256M)\n"
+	"    --cpus N           vCPUs (may exceed the host's cores); --memory SIZE: guest RAM (256M)\n" \
+	"    --disk-size SIZE   the root disk: the image as ext4, made with each instance\n" \
+	"                       (default: the image's files + 256M, at least 64M; 64M to 1T)\n" \
+	"    without --kernel:  Debian's cloud kernel, fetched on first use (`nook kernel fetch`),\n" \
+	"                       with nook's initramfs; the command runs on the console\n"
 
 const struct nk_cmd nk_cmds[] = {
     {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",
@@ -87,6 +93,14 @@ const struct nk_cmd nk_cmds[] = {
      "                       an OCI image layout or a `docker save` tarball\n"
      "  rm NAME...           remove images no instance uses\n",
      nk_cmd_image, 0},
+    {"kernel", NULL, "fetch [PACKAGE] | ls | initramfs [VERSION] | rm VERSION...", "guest kernels for VMs",
+     "  fetch [PACKAGE]      download Debian's cloud kernel (" NK_KERNEL_PACKAGE ") with\n"
+     "                       apt-get and unpack it into NOOK_ROOT/kernels (never into /boot);\n"
+     "                       then build nook's initramfs for it. `run --vm` does this on first use\n"
+     "  ls                   list fetched kernels\n"
+     "  initramfs [VERSION]  build the initramfs again (busybox, virtio modules, nook's /init)\n"
+     "  rm VERSION...        remove kernels\n",
+     nk_cmd_kernel, 0},
     {"shell", NULL, "[-k] [< SCRIPT]", "an interactive shell for every nook command",
      "  -k, --keep-going     in a script, carry on after a failing command\n"
      "With a terminal: history in ~/.nook_history, Tab completes commands, options and names.\n"

@@ -75,6 +75,7 @@ int nk_cmd_compare(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_diff(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_cp(struct nk_cli *cli, int argc, char **argv);
 int nk_cmd_commit(struct nk_cli *cli, int argc, char **argv);
+int nk_cmd_kernel(struct nk_cli *cli, int argc, char **argv);
 
 /* Run one command line's words through the table (the shell and the dashboard's ':'
  * prompt use this). Returns the command's exit code. */

@@ -206,6 +206,7 @@ static const struct slot {
     {"run", "--net", NULL, 0, src_net_modes},
     {"create", "--net", NULL, 0, src_net_modes},
     {"net", NULL, NULL, 1, src_subcommands},
+    {"kernel", NULL, NULL, 1, src_subcommands},
     {"net", NULL, "inspect", 2, src_networks},
     {"net", NULL, "rm", 0, src_networks},
     /* Profiles, once run takes --profile: {"run", "--profile", NULL, 0, src_profiles}. */

@@ -33,6 +33,8 @@ struct vg_env {
 	uint64_t ram_bytes; /* guest RAM size, for "past the end of RAM"; 0: 0xd0000000 */
 	uint32_t ip, peer_ip; /* IPv4 (host order) for the ARP exchange; 0: broadcast only */
 	int hostile;        /* 1: also send malformed requests and expect them refused */
+	int blk_ext4;       /* 1: the disk holds ext4 (nook's root disk): check its superblock in
+			     * sector 2, and put back the sectors the write check overwrites */
 };
 
 /* Run every check on every device present; returns the number of failed checks. */

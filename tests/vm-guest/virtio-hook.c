@@ -97,6 +97,9 @@ int guest_virtio_test(const char *kind, uint64_t base, int irq)
 	env.ip = cmdline_ip("virtio_ip");
 	env.peer_ip = cmdline_ip("virtio_peer");
 	env.hostile = hostile[0] == '1';
+	char disk[8] = "";
+	cmdline_get("nook.disk", disk, sizeof(disk));
+	env.blk_ext4 = disk[0] == 'e'; /* nook.disk=ext4 */
 	if (kind[0] == 'b')
 		env.blk_base = base;
 	else if (kind[0] == 'n')

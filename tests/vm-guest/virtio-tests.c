@@ -60,6 +60,29 @@ static int blk_req(struct blk *b, uint32_t type, uint64_t sector, uint32_t len, 
 	return *b->status;
 }
 
+/* nook's root disk: the ext4 superblock starts at byte 1024 (sector 2), magic 0xEF53 at
+ * 0x38, volume label at 0x78. Sectors 1-2 are kept in saved for putting back. */
+static int blk_ext4_check(struct vg_ctx *c, struct blk *b, volatile uint8_t *saved)
+{
+	vg_fill(b->data, 0, 1024);
+	int st = blk_req(b, 0, 1, 1024, 0);
+	vg_copy(saved, b->data, 1024);
+	volatile uint8_t *sb = b->data + 512;
+	uint32_t magic = (uint32_t)sb[0x38] | (uint32_t)sb[0x39] << 8;
+	struct vg_line l;
+	vg_start(&l, "ext4 superblock in sector 2: magic 0x");
+	vg_add_hex(&l, magic, 4);
+	vg_add(&l, " label \"");
+	for (int i = 0; i < 16 && sb[0x78 + i]; i++) {
+		char ch[2] = {(char)(sb[0x78 + i] >= 32 && sb[0x78 + i] < 127 ? sb[0x78 + i] : '?'), 0};
+		vg_add(&l, ch);
+	}
+	vg_add(&l, "\"");
+	int good = st == 0 && magic == 0xef53;
+	vg_check(c, "virtio-blk", l.buf, good, st ? "status not OK" : "not ext4");
+	return good;
+}
+
 static void test_blk(struct vg_ctx *c)
 {
 	struct blk b;
@@ -70,7 +93,8 @@ static void test_blk(struct vg_ctx *c)
 	b.data = vg_alloc(c, 4096, 1, &b.data_gpa);
 	b.status = vg_alloc(c, 16, 0, &b.status_gpa);
 	volatile uint8_t *copy = vg_alloc(c, 1024, 0, &(uint64_t){0});
-	if (!b.hdr || !b.data || !b.status || !copy) {
+	volatile uint8_t *saved = vg_alloc(c, 1024, 0, &(uint64_t){0});
+	if (!b.hdr || !b.data || !b.status || !copy || !saved) {
 		vg_check(c, "virtio-blk", "dma memory", 0, "dma area too small");
 		return;
 	}
@@ -84,6 +108,8 @@ static void test_blk(struct vg_ctx *c)
 		vg_check(c, "virtio-blk", "capacity", 0, "need a scratch disk of 4 sectors or more");
 		return;
 	}
+	if (c->env->blk_ext4 && !blk_ext4_check(c, &b, saved))
+		return;
 	for (int i = 0; i < 1024; i++)
 		b.data[i] = (uint8_t)(i * 13 + 7);
 	vg_copy(copy, b.data, 1024);
@@ -97,6 +123,13 @@ static void test_blk(struct vg_ctx *c)
 		vg_check(c, "virtio-blk", "read back sectors 1-2", st == 0 && vg_equal(b.data, copy, 1024),
 			 st ? "status not OK" : "data differs");
 		vg_check(c, "virtio-blk", "flush", blk_req(&b, 4, 0, 0, 0) == 0, "status not OK");
+		if (c->env->blk_ext4) {
+			vg_copy(b.data, saved, 1024);
+			int put = blk_req(&b, 1, 1, 1024, 0) == 0 && blk_req(&b, 4, 0, 0, 0) == 0;
+			vg_fill(b.data, 0, 1024);
+			put = put && blk_req(&b, 0, 1, 1024, 0) == 0 && vg_equal(b.data, saved, 1024);
+			vg_check(c, "virtio-blk", "sectors 1-2 put back", put, "status not OK or data differs");
+		}
 	}
 	vg_fill(b.data, 0, 21);
 	int st = blk_req(&b, 8, 0, 20, 0);
