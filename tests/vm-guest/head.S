@@ -52,6 +52,38 @@ hdr_start:
 	.long 0			/* handover_offset */
 	.long 0			/* kernel_info_offset */
 hdr_end:
+
+/* ---- 16-bit entry, setup + 0x200 (the jump above lands here): for loaders that run the
+ * setup code, as QEMU's firmware does. CS = setup segment + 0x20, the setup segment is
+ * the zero page. Straight to long mode as the AP trampoline does, then the 64-bit entry
+ * with rsi = zero page. Offsets are from CS, which starts 0x200 into this section. */
+	.code16
+setup_entry16:
+	cli
+	movw %cs, %ax
+	movw %ax, %ds
+	movzwl %ax, %esi
+	subl $0x20, %esi
+	shll $4, %esi				/* esi = the zero page */
+	lgdtl setup_gdt_desc - setup_start - 0x200
+	movl $0x620, %eax			/* PAE, OSFXSR, OSXMMEXCPT */
+	movl %eax, %cr4
+	movl $pml4, %eax
+	movl %eax, %cr3
+	movl $0xc0000080, %ecx
+	rdmsr
+	orl $0x100, %eax			/* EFER.LME */
+	wrmsr
+	movl $0x80010033, %eax			/* PG, WP, NE, ET, MP, PE */
+	movl %eax, %cr0
+	ljmpl *(setup_jump - setup_start - 0x200)
+	.balign 8
+setup_gdt_desc:
+	.word gdt_end - gdt - 1
+	.long gdt
+setup_jump:
+	.long setup_long64
+	.word KCODE
 	.org 0x400
 
 /* ---- 32-bit entry at the load address: this guest only supports the 64-bit one */
@@ -83,6 +115,12 @@ startup_64:
 	lidt idt_desc(%rip)
 	xorl %edi, %edi
 	jmp cpu_enter_user
+
+/* From the 16-bit entry: the upper half of rsi is undefined after the mode switch. */
+	.text
+setup_long64:
+	movl %esi, %esi
+	jmp startup_64
 
 /* edi = cpu index. Give the cpu its kernel stack and TSS, then iretq to ring 3 with
  * IOPL 3 (port I/O, cli/sti) and interrupts still off. */
