@@ -28,10 +28,8 @@ static void fill(const struct nk_oci_state *st, struct nk_instance_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	/* Engines' ids are 64 hex digits: shown, and found, by their first 12 as they do. */
-	if (strlen(st->id) < sizeof(info->name))
-		snprintf(info->name, sizeof(info->name), "%s", st->id);
-	else
-		snprintf(info->name, sizeof(info->name), "%.12s", st->id);
+	size_t len = strlen(st->id);
+	memcpy(info->name, st->id, len < sizeof(info->name) ? len : 12);
 	snprintf(info->kind, sizeof(info->kind), "oci");
 	snprintf(info->cgroup, sizeof(info->cgroup), "%s", st->cgroup);
 	snprintf(info->image, sizeof(info->image), "-");
