@@ -47,6 +47,11 @@ static void vm_done(struct monitor *m)
 	uint64_t v;
 	if (read(m->vmi.done_fd, &v, sizeof(v)) != sizeof(v))
 		return;
+	if (nk_vm_instance_abandon_if_faulted(&m->vmi)) {
+		/* The VMM's threads stay as they are (their fds open) until the monitor exits. */
+		m->init_exited = 1;
+		return;
+	}
 	struct nk_vm_exit why = m->vmi.exit;
 	nk_vm_instance_destroy(&m->vmi);
 	m->vmi.exit = why;

@@ -39,6 +39,7 @@ struct nk_vm_watch {
  * by the writer thread (which may block on a slow terminal). Bounded: beyond cap the
  * newest bytes are dropped and counted. */
 struct nk_vm_outq {
+	struct nk_vm *vm;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	uint8_t *buf;
@@ -63,6 +64,8 @@ struct nk_vm {
 	int console_in;
 	int console_out;
 	size_t console_out_cap;
+	int (*thread_enter)(void *opaque, const char *thread, struct nk_err *err);
+	void *thread_opaque;
 
 	int kvm_fd;
 	int vm_fd;
@@ -132,6 +135,10 @@ void nk_vm_io_stop(struct nk_vm *vm);
 void nk_vm_console_tx(void *opaque, const uint8_t *buf, size_t len);
 void nk_vm_console_rx_room(void *opaque);
 void nk_vm_unwatch_fd(struct nk_vm *vm, int fd);
+/* First thing on each VM thread: the signal mask (everything blocked but the kick and the
+ * synchronous signals), then the embedder's thread_enter. -1 when the thread must not go
+ * on (the run is then ending as an error). */
+int nk_vm_thread_enter(struct nk_vm *vm, const char *thread);
 
 /* vm-virtio.c: the transports of attached devices, freed once the threads are gone. */
 void nk_vm_virtio_free(struct nk_vm *vm);

@@ -212,6 +212,8 @@ int nk_vm_create(const struct nk_vm_config *cfg, struct nk_vm **out, struct nk_e
 	vm->console_in = cfg->console_in;
 	vm->console_out = cfg->console_out;
 	vm->console_out_cap = cfg->console_out_cap;
+	vm->thread_enter = cfg->thread_enter;
+	vm->thread_opaque = cfg->thread_opaque;
 	vm->mmio_next = NK_BOOT_MMIO_START;
 	vm->kernel_path = strdup(cfg->kernel);
 	vm->initrd_path = cfg->initrd && *cfg->initrd ? strdup(cfg->initrd) : NULL;

@@ -27,6 +27,12 @@ struct nk_vm_config {
 	int console_in;		 /* the serial port's input; -1 for none */
 	int console_out;	 /* the serial port's output; -1 to discard it */
 	size_t console_out_cap;	 /* output bytes queued before dropping; 0 means 256 KiB */
+	/* Optional: run first on each of the VM's own threads (every vCPU, the I/O thread,
+	 * the console writer), before that thread does any guest-driven work; e.g. to
+	 * install a per-thread seccomp filter. `thread` names it ("vcpu0", "io", "console").
+	 * A failure ends the run as an error naming the thread. */
+	int (*thread_enter)(void *opaque, const char *thread, struct nk_err *err);
+	void *thread_opaque;
 };
 
 enum nk_vm_exit_reason {
