@@ -202,6 +202,12 @@ static int start_vm(struct monitor *m, struct nk_container_io *io, struct nk_err
 			tcsetattr(io->console, TCSANOW, &t);
 		}
 	}
+	/* No ports to publish, but the event loop polls the forwarder's (empty) set: its
+	 * "no socket" marks must be there, or it would poll fd 0. */
+	if ((r = nk_portfwd_open(&m->ports, NULL, 0, err)) < 0) {
+		close_child_io(io);
+		return r;
+	}
 	m->ct.init_pid = 0;
 	m->ct.seccomp_listener = -1;
 	m->ct.sync_fd = -1;

@@ -70,6 +70,8 @@ static void set_paused(struct monitor *m, struct nk_client *c, int paused)
 		r = nk_err_msg(&err, EINVAL, "%s has already stopped", m->name);
 	else if (paused == m->paused)
 		r = nk_err_msg(&err, EINVAL, "%s is %s", m->name, paused ? "already paused" : "not paused");
+	else if (m->spec.vm)
+		r = nk_vm_instance_pause(&m->vmi, paused, &err);
 	else
 		r = m->cg.ops->freeze(&m->cg, paused, &err);
 	if (r == 0) {

@@ -104,6 +104,14 @@ void nk_vm_instance_request_stop(struct nk_vm_instance *vi)
 		nk_vm_request_stop(vi->vm);
 }
 
+int nk_vm_instance_pause(struct nk_vm_instance *vi, int on, struct nk_err *err)
+{
+	if (!vi->vm || vi->abandoned)
+		return nk_err_msg(err, EINVAL, "the VM is not running");
+	nk_vm_pause(vi->vm, on);
+	return 0;
+}
+
 void nk_vm_instance_kill(struct nk_vm_instance *vi)
 {
 	if (vi->vm)

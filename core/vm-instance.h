@@ -38,6 +38,9 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_paths *paths
 /* Graceful (Ctrl-Alt-Del) or not. Any thread. */
 void nk_vm_instance_request_stop(struct nk_vm_instance *vi);
 void nk_vm_instance_kill(struct nk_vm_instance *vi);
+/* Pause or resume the guest's vCPUs (the monitor is in the VM's cgroup: the freezer
+ * would stop it too). */
+int nk_vm_instance_pause(struct nk_vm_instance *vi, int on, struct nk_err *err) NK_MUST_CHECK;
 /* KVM's own counters for the VM and each vCPU, as a JSON object (malloc'd):
  * {"vcpus": N, "vm": {name: value, ...}, "vcpu": [{name: value, ...}, ...]}. */
 char *nk_vm_instance_stats_json(struct nk_vm_instance *vi);

@@ -357,6 +357,7 @@ void *nk_vcpu_thread(void *arg)
 		return NULL;
 
 	while (!atomic_load(&vm->ending)) {
+		nk_vm_pause_point(vm);
 		int r = ioctl(c->fd, KVM_RUN, 0);
 		if (r < 0) {
 			int e = errno;

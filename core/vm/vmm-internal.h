@@ -93,6 +93,8 @@ struct nk_vm {
 	atomic_int ran;
 	atomic_int ending;
 	atomic_int stop_requested;
+	atomic_int paused;	/* set under lock: vCPUs wait on cond while it is */
+	unsigned vcpus_parked;	/* under lock: how many are waiting */
 	int exit_set;
 	struct nk_vm_exit exit;
 	uint64_t start_ns;
@@ -124,6 +126,8 @@ void nk_vcpus_destroy(struct nk_vm *vm);
 int nk_vcpu_boot_regs(struct nk_vcpu *c, uint64_t entry, uint64_t zero_page, struct nk_err *err);
 void *nk_vcpu_thread(void *arg);
 void nk_vcpus_kick(struct nk_vm *vm);
+/* vmm.c: a vCPU thread waits here while the VM is paused. */
+void nk_vm_pause_point(struct nk_vm *vm);
 /* Registers and code bytes of a stopped vCPU, as one line; returns its rip. */
 uint64_t nk_vcpu_describe(struct nk_vcpu *c, char *buf, size_t size);
 

@@ -135,6 +135,11 @@ void nk_vm_request_stop(struct nk_vm *vm);
 /* Stop the vCPUs now (reason KILLED). Async-signal-safe; any thread. */
 void nk_vm_kill(struct nk_vm *vm);
 
+/* Pause (on = 1) or resume the guest: every vCPU leaves KVM_RUN and waits; devices and
+ * the console stay up. Returns once every running vCPU has stopped (or resumed). Not
+ * from a signal handler; any other thread. */
+void nk_vm_pause(struct nk_vm *vm, int on);
+
 /* Join everything, close every fd, unmap memory. Safe on a VM that never ran. */
 void nk_vm_destroy(struct nk_vm *vm);
 
