@@ -42,6 +42,10 @@ struct nk_vm_sandbox {
 int nk_vm_sandbox_enter(struct nk_vm_sandbox *sb, const struct nk_paths *paths, const char *instance,
 			uint64_t guest_mem, unsigned vcpus, struct nk_err *err) NK_MUST_CHECK;
 
+/* The VMM threads' filter (enforce: forbidden calls trap; log: they are logged). */
+int nk_vm_sandbox_compile(enum nk_vmm_seccomp_mode mode, struct nk_seccomp_prog *prog,
+			  struct nk_err *err) NK_MUST_CHECK;
+
 /* Compile the VMM threads' filter and install the SIGSYS handler that reports a forbidden
  * call by writing to fault_fd (an eventfd the monitor polls). One VM per process. */
 int nk_vm_sandbox_seccomp_prepare(struct nk_vm_sandbox *sb, int fault_fd, struct nk_err *err) NK_MUST_CHECK;
