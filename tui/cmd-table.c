@@ -34,7 +34,9 @@
 	"  --read-only          mount the root file system read-only\n" \
 	"  --vm                 a microVM (nook's own KVM monitor) instead of a container:\n" \
 	"    --kernel PATH      the guest kernel (bzImage or ELF); --initrd PATH, --cmdline ARGS\n" \
-	"    --cpus N           vCPUs (may exceed the host's cores); --memory SIZE: guest RAM (256M)\n"
+	"    --cpus N           vCPUs (may exceed the host's cores); --memory SIZE: guest RAM (256M)\n" \
+	"    --net NET          none (the default for VMs), bridge or a network's name: a tap on its\n" \
+	"                       bridge, the address on the kernel command line (nook.ip=, nook.gw=)\n"
 
 const struct nk_cmd nk_cmds[] = {
     {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",
