@@ -88,6 +88,11 @@ static void *filtered_thread(void *arg)
 static void test_filter_is_per_thread(void **state)
 {
 	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan's runtime makes calls of its own when a thread ends (and dies on their
+	 * refusal): the filter is for the VMM, not for a sanitizer. */
+	skip();
+#endif
 	struct nk_err err = {0};
 	assert_int_equal(nk_vm_sandbox_compile(NK_VMM_SECCOMP_ENFORCE, &thread_prog, &err), 0);
 	pid_t pid = fork();
