@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -347,9 +348,15 @@ void nk_vm_pause(struct nk_vm *vm, int on)
 	unsigned started = 0;
 	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++)
 		started += atomic_load(&vm->vcpus[i].thread_started) ? 1 : 0;
+	/* Bounded: a vCPU stuck elsewhere (a device model blocked, a thread its seccomp
+	 * filter parked) must not hang the caller, which is the monitor's only thread. */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->exit_set && (on ? vm->vcpus_parked < started : vm->vcpus_parked > 0))
-		pthread_cond_wait(&vm->cond, &vm->lock);
+		if (pthread_cond_timedwait(&vm->cond, &vm->lock, &until) != 0)
+			break;
 	pthread_mutex_unlock(&vm->lock);
 }
 

@@ -3,6 +3,7 @@ to the guest (nook.ip, nook.gw, nook.mac), virtio-net on the tap. The test guest
 gateway and sends a UDP broadcast that a container on the same network receives.
 
 Traffic stays on networks these tests create (see test_network.py)."""
+import glob
 import ipaddress
 import json
 import os
@@ -99,6 +100,7 @@ def test_a_lost_monitor_leaves_no_tap_or_lease(nook, mknet):
     os.kill(st["monitor_pid"], signal.SIGKILL)
     # The tap lived on the monitor's fd; the next command reconciles the rest.
     assert wait_for(lambda: st["host_if"] not in host_links(), timeout=5)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{st['monitor_pid']}"), timeout=10)  # reaped
     assert nook("ls", "-a", check=True).returncode == 0
     assert nook.state(vm)["exit_reason"] == "monitor-lost"
     assert vm not in members(nook, net)
@@ -114,6 +116,7 @@ def test_rm_vm_on_a_network_leaves_nothing(nook, mknet):
     assert "virtio-net result=0 ok" in p.stdout and "receive the ARP reply ok" in p.stdout
     assert nook.instances() == [] and members(nook, net) == {}
     assert not [link for link in set(host_links()) - before if link.startswith("nkt")]
+    assert not glob.glob(f"/sys/fs/cgroup/*/nook/{vm}@*") and not glob.glob(f"/sys/fs/cgroup/nook/{vm}@*")
 
 
 def test_vm_cannot_use_the_hosts_network(nook):
