@@ -84,8 +84,15 @@ int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json,
 		json_object_object_add(sec, "readonly_root", json_object_new_boolean(spec.root_readonly));
 		json_object_object_add(o, "Security", sec);
 		char *kvm = NULL;
+		json_object *sandbox = NULL;
 		if (spec.vm && info.state.status == NK_RUNNING && nk_inst_kvm_stats(paths, name, &kvm, &ignored) == 0) {
-			json_object_object_add(o, "KVM", json_tokener_parse(kvm));
+			json_object *k = json_tokener_parse(kvm);
+			/* The monitor answers with its VMM's sandbox too: that belongs under "VM". */
+			if (k && json_object_object_get_ex(k, "sandbox", &sandbox)) {
+				json_object_get(sandbox);
+				json_object_object_del(k, "sandbox");
+			}
+			json_object_object_add(o, "KVM", k);
 			free(kvm);
 		}
 		if (spec.vm) {
@@ -111,6 +118,8 @@ int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json,
 							       json_object_new_int64((int64_t)dst.st_blocks * 512));
 				}
 			}
+			if (sandbox)
+				json_object_object_add(v, "sandbox", sandbox);
 			json_object_object_add(o, "VM", v);
 		}
 		json_object_object_add(o, "Warnings", warnings);

@@ -74,8 +74,7 @@ static int write_hosts(const struct nk_paths *paths, const char *name, const cha
 	return write_in_place(path, text, err);
 }
 
-/* Every member of the network learns the current member list. */
-static void refresh_hosts(const struct nk_paths *paths, const char *network)
+void nk_instance_net_refresh_hosts(const struct nk_paths *paths, const char *network)
 {
 	struct nk_lease *leases = NULL;
 	size_t count = 0;
@@ -151,7 +150,7 @@ int nk_instance_net_attach(struct nk_instance_net *in, const struct nk_paths *pa
 		nk_instance_net_detach(in, paths, spec->network, spec->name, 1);
 		return r;
 	}
-	refresh_hosts(paths, spec->network);
+	nk_instance_net_refresh_hosts(paths, spec->network);
 	return 0;
 }
 
@@ -168,7 +167,7 @@ void nk_instance_net_detach(struct nk_instance_net *in, const struct nk_paths *p
 	else
 		(void)!nk_ipam_release(paths->root, network, name, &err);
 	in->attached = 0;
-	refresh_hosts(paths, network);
+	nk_instance_net_refresh_hosts(paths, network);
 	if (in->nl)
 		nk_nl_close(in->nl);
 	in->nl = NULL;

@@ -32,6 +32,10 @@ int nk_instance_net_attach(struct nk_instance_net *in, const struct nk_paths *pa
 int nk_instance_net_files(const struct nk_paths *paths, const struct nk_spec *spec, const char *ip,
 			  struct nk_err *err) NK_MUST_CHECK;
 
+/* Every member of the network learns the current member list (its hosts file); a VM
+ * that joined or left calls it too. */
+void nk_instance_net_refresh_hosts(const struct nk_paths *paths, const char *network);
+
 /* After init is reaped (or when it never started): release the lease, drop the name from
  * the others' hosts files. delete_link for error paths where the namespace may live on. */
 void nk_instance_net_detach(struct nk_instance_net *in, const struct nk_paths *paths, const char *network,

@@ -35,8 +35,9 @@ static int check_opts(const struct nk_paths *paths, const struct nk_run_opts *op
 		return r;
 	if (opts->vm && (r = nk_vm_instance_check(opts->vm_kernel, err)) < 0)
 		return r;
-	if (opts->vm && opts->network && strcmp(opts->network, "none") != 0)
-		return nk_err_msg(err, ENOTSUP, "--vm instances have no network yet: use --net none");
+	if (opts->vm && opts->network && !strcmp(opts->network, "host"))
+		return nk_err_msg(err, EINVAL, "a VM cannot share the host's network: use --net bridge, a network's "
+					       "name, or none");
 	int bridged = !opts->vm && (!opts->network || (strcmp(opts->network, "none") && strcmp(opts->network, "host")));
 	if (opts->port_count && !bridged)
 		return nk_err_msg(err, EINVAL, "-p needs a bridge network; --net %s has none to publish from", opts->network);

@@ -202,17 +202,28 @@ static int start_vm(struct monitor *m, struct nk_container_io *io, struct nk_err
 			tcsetattr(io->console, TCSANOW, &t);
 		}
 	}
+	/* No ports to publish, but the event loop polls the forwarder's (empty) set: its
+	 * "no socket" marks must be there, or it would poll fd 0. */
+	if ((r = nk_portfwd_open(&m->ports, NULL, 0, err)) < 0) {
+		close_child_io(io);
+		return r;
+	}
 	m->ct.init_pid = 0;
 	m->ct.seccomp_listener = -1;
 	m->ct.sync_fd = -1;
 	m->ct.timeline.start_ns = nk_now_ns();
-	r = nk_vm_instance_start(&m->vmi, &m->spec, in, out, err);
+	r = nk_vm_instance_start(&m->vmi, m->paths, &m->spec, in, out, err);
 	if (r < 0) {
 		close_child_io(io);
 		return r;
 	}
-	/* A VM has no cgroup step yet; its "clone" is its whole set-up: KVM, memory, kernel,
-	 * devices, vCPUs. */
+	if (m->vmi.net.leased) {
+		/* From here the lease is the monitor's, as a container's is: state, release. */
+		m->net.at = m->vmi.net.at;
+		m->net.attached = 1;
+	}
+	/* A VM's cgroup is joined inside its set-up; its "clone" is the whole set-up: sandbox,
+	 * KVM, memory, kernel, devices, vCPUs. */
 	m->ct.timeline.at_ns[NK_PHASE_CGROUP] = m->ct.timeline.start_ns;
 	m->ct.timeline.at_ns[NK_PHASE_CLONE] = m->ct.timeline.start_ns + m->vmi.setup_ns;
 	/* The VMM's own boot steps, as it measured them (the guest's boundaries follow, in

@@ -73,6 +73,11 @@ static void vm_done(struct monitor *m)
 	if (read(m->vmi.done_fd, &v, sizeof(v)) != sizeof(v))
 		return;
 	vm_boot_marks(m); /* the last boundaries may still be unrecorded */
+	if (nk_vm_instance_abandon_if_faulted(&m->vmi)) {
+		/* The VMM's threads stay as they are (their fds open) until the monitor exits. */
+		m->init_exited = 1;
+		return;
+	}
 	struct nk_vm_exit why = m->vmi.exit;
 	nk_vm_instance_destroy(&m->vmi);
 	m->vmi.exit = why;
@@ -91,6 +96,8 @@ static void set_paused(struct monitor *m, struct nk_client *c, int paused)
 		r = nk_err_msg(&err, EINVAL, "%s has already stopped", m->name);
 	else if (paused == m->paused)
 		r = nk_err_msg(&err, EINVAL, "%s is %s", m->name, paused ? "already paused" : "not paused");
+	else if (m->spec.vm)
+		r = nk_vm_instance_pause(&m->vmi, paused, &err);
 	else
 		r = m->cg.ops->freeze(&m->cg, paused, &err);
 	if (r == 0) {

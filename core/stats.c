@@ -45,7 +45,8 @@ static double rate(uint64_t now, uint64_t before, double seconds)
 	return now >= before && seconds > 0 ? (double)(now - before) / seconds : 0;
 }
 
-/* A VM's cost is its VMM process: CPU from /proc/PID/stat, memory from statm. */
+/* A VM's cost is its VMM process: CPU from /proc/PID/stat, memory from statm (for a VMM
+ * outside a cgroup). */
 static void sample_vmm(struct nk_stats_sampler *s, struct nk_stats *out)
 {
 	char path[64], buf[1024];
@@ -102,7 +103,11 @@ void nk_stats_sample(struct nk_stats_sampler *s, struct nk_stats *out)
 	out->is_vm = s->vm_pid > 0;
 	out->kvm_exit_rate = -1;
 	if (out->is_vm) {
-		sample_vmm(s, out);
+		/* The VMM lives in the instance's cgroup (core/vm-sandbox.c); a monitor that is
+		 * not in one is measured from /proc. */
+		nk_cgroup_reader_read(&s->rd, &out->cg);
+		if (!(out->cg.have & NK_STAT_CPU) || !(out->cg.have & NK_STAT_MEM))
+			sample_vmm(s, out);
 		out->kvm_exits = kvm_exits(s);
 		if (prev_ns && now > prev_ns && out->kvm_exits >= s->prev_exits)
 			out->kvm_exit_rate = (double)(out->kvm_exits - s->prev_exits) / ((double)(now - prev_ns) / 1e9);

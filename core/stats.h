@@ -31,7 +31,7 @@ struct nk_stats_sampler {
 	int have_prev;
 	uint64_t prev_ns, prev_cpu_ns, prev_io_r, prev_io_w, prev_rx, prev_tx, prev_exits;
 	char host_if[16];         /* the veth's host end ("" without a bridge network) */
-	int vm_pid;               /* a VM: its monitor (the VMM), measured from /proc instead */
+	int vm_pid;               /* a VM: its monitor (the VMM), in the cgroup too (else /proc) */
 	const struct nk_paths *paths;
 	struct nk_nl *nl;         /* one netlink socket per sampler, opened once */
 };

@@ -11,6 +11,7 @@
 
 #include "core/vm/virtio-blk.h"
 #include "core/vm/virtio-rng.h"
+#include "instance-net.h"
 #include "util.h"
 #include "vm-boot-args.h"
 #include "vm-disk.h"
@@ -70,10 +71,12 @@ void nk_vm_instance_timeline(struct nk_vm_instance *vi, struct nk_timeline *t)
 	t->vm_count = (unsigned)n;
 }
 
-int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_spec *spec, int console_in, int console_out,
-			 struct nk_err *err)
+int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_paths *paths, const struct nk_spec *spec,
+			 int console_in, int console_out, struct nk_err *err)
 {
 	memset(vi, 0, sizeof(*vi));
+	vi->net.tap.fd = -1;
+	vi->sandbox.fault_fd = -1;
 	vi->disk_fd = -1;
 	uint64_t t0 = nk_now_ns();
 	vi->marks_fd = -1;
@@ -104,8 +107,15 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_spec *spec, 
 	    .console_out = console_out,
 	    .on_boot_mark = boot_mark_reached,
 	    .boot_mark_opaque = vi,
+	    .thread_enter = nk_vm_sandbox_thread_enter,
+	    .thread_opaque = &vi->sandbox,
 	};
 	cfg.mem_bytes &= ~((1ull << 20) - 1);
+	/* Sandbox first: the guest's memory is charged to the instance's group. A violation
+	 * of the filter is reported on done_fd, like the end of the run. */
+	r = nk_vm_sandbox_enter(&vi->sandbox, paths, spec->name, cfg.mem_bytes, cfg.vcpus, err);
+	if (r < 0 || (r = nk_vm_sandbox_seccomp_prepare(&vi->sandbox, vi->done_fd, err)) < 0)
+		goto fail;
 	r = nk_vm_create(&cfg, &vi->vm, err);
 	if (r < 0)
 		goto fail;
@@ -114,7 +124,8 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_spec *spec, 
 		goto fail;
 	/* Every guest gets entropy; networks come with their own options. */
 	if ((r = nk_virtio_rng_create(&vi->rng, err)) < 0 ||
-	    (r = nk_vm_attach_virtio(vi->vm, "virtio-rng", nk_virtio_rng_dev(vi->rng), NULL, NULL, err)) < 0)
+	    (r = nk_vm_attach_virtio(vi->vm, "virtio-rng", nk_virtio_rng_dev(vi->rng), NULL, NULL, err)) < 0 ||
+	    (r = nk_vm_net_attach(&vi->net, paths, spec, vi->vm, err)) < 0)
 		goto fail;
 	vi->setup_ns = nk_now_ns() - t0;
 	if ((r = pthread_create(&vi->thread, NULL, run_thread, vi)) != 0) {
@@ -124,6 +135,11 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_spec *spec, 
 	vi->thread_started = 1;
 	return 0;
 fail:
+	if (vi->net.leased) {
+		struct nk_instance_net in = {0};
+		nk_instance_net_detach(&in, paths, vi->net.at.network, spec->name, 0);
+		vi->net.leased = 0;
+	}
 	nk_vm_instance_destroy(vi);
 	return r;
 }
@@ -134,14 +150,41 @@ void nk_vm_instance_request_stop(struct nk_vm_instance *vi)
 		nk_vm_request_stop(vi->vm);
 }
 
+int nk_vm_instance_pause(struct nk_vm_instance *vi, int on, struct nk_err *err)
+{
+	if (!vi->vm || vi->abandoned)
+		return nk_err_msg(err, EINVAL, "the VM is not running");
+	nk_vm_pause(vi->vm, on);
+	return 0;
+}
+
 void nk_vm_instance_kill(struct nk_vm_instance *vi)
 {
 	if (vi->vm)
 		nk_vm_kill(vi->vm);
 }
 
+int nk_vm_instance_abandon_if_faulted(struct nk_vm_instance *vi)
+{
+	char detail[sizeof(vi->exit.detail)];
+	if (!nk_vm_sandbox_faulted(&vi->sandbox, detail, sizeof(detail)))
+		return 0;
+	/* The other vCPUs stop if the I/O thread still serves requests; exiting ends them all. */
+	if (vi->vm)
+		nk_vm_kill(vi->vm);
+	memset(&vi->exit, 0, sizeof(vi->exit));
+	vi->exit.reason = NK_VM_EXIT_ERROR;
+	vi->exit.vcpu = -1;
+	snprintf(vi->exit.detail, sizeof(vi->exit.detail), "%s", detail);
+	nk_vm_sandbox_leave(&vi->sandbox);
+	vi->abandoned = 1;
+	return 1;
+}
+
 void nk_vm_instance_destroy(struct nk_vm_instance *vi)
 {
+	if (vi->abandoned)
+		return; /* a thread is parked in the SIGSYS handler: the process exit frees it all */
 	if (vi->thread_started) {
 		nk_vm_kill(vi->vm);
 		pthread_join(vi->thread, NULL);
@@ -150,6 +193,7 @@ void nk_vm_instance_destroy(struct nk_vm_instance *vi)
 	if (vi->vm)
 		nk_vm_destroy(vi->vm);
 	vi->vm = NULL;
+	nk_vm_net_close(&vi->net);
 	if (vi->rng)
 		nk_virtio_rng_destroy(vi->rng);
 	vi->rng = NULL;
@@ -160,6 +204,7 @@ void nk_vm_instance_destroy(struct nk_vm_instance *vi)
 	}
 	vi->disk = NULL;
 	vi->disk_fd = -1;
+	nk_vm_sandbox_destroy(&vi->sandbox);
 	if (vi->done_fd >= 0)
 		close(vi->done_fd);
 	vi->done_fd = -1;
@@ -194,6 +239,7 @@ char *nk_vm_instance_stats_json(struct nk_vm_instance *vi)
 		json_object_array_add(per, stats_object(vi->vm, (int)i));
 	json_object_object_add(o, "vcpu", per);
 	json_object_object_add(o, "console_dropped_bytes", json_object_new_uint64(nk_vm_console_dropped(vi->vm)));
+	json_object_object_add(o, "sandbox", nk_vm_sandbox_json(&vi->sandbox));
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	char *out = text ? strdup(text) : NULL;
 	json_object_put(o);

@@ -40,7 +40,9 @@
 	"    --disk-size SIZE   the root disk: the image as ext4, made with each instance\n" \
 	"                       (default: the image's files + 256M, at least 64M; 64M to 1T)\n" \
 	"    without --kernel:  Debian's cloud kernel, fetched on first use (`nook kernel fetch`),\n" \
-	"                       with nook's initramfs; the command runs on the console\n"
+	"                       with nook's initramfs; the command runs on the console\n" \
+	"    --net NET          none (the default for VMs), bridge or a network's name: a tap on its\n" \
+	"                       bridge, the address on the kernel command line (nook.ip=, nook.gw=)\n"
 
 const struct nk_cmd nk_cmds[] = {
     {"run", NULL, "[OPTIONS] IMAGE [-- CMD ARG...]", "create and start an instance, attached unless -d",

@@ -239,7 +239,7 @@ static int create_run(struct nk_dash *d, struct dash_job *j, int out)
 	o.detach = o.tty = o.interactive = 1;
 	o.vm = !strcmp(f->val[F_KIND], "vm");
 	if (o.vm) {
-		/* As `run --vm`: CPUs counts vCPUs, and there is no network yet. */
+		/* As `run --vm`: CPUs counts vCPUs, and no network unless one is named. */
 		o.vm_vcpus = f->val[F_CPUS][0] ? (unsigned)strtoul(f->val[F_CPUS], NULL, 10) : 0;
 		if (!o.network)
 			o.network = "none";

@@ -160,11 +160,13 @@ static int check_network(struct nk_dash *d, const char *v, char *msg, size_t siz
 	struct nk_err err;
 	if (is_vm(d)) {
 		if (!*v || !strcmp(v, "none")) {
-			snprintf(msg, size, "ok: none (VMs have no network yet)");
+			snprintf(msg, size, "ok: none (a VM gets a network only when asked)");
 			return 0;
 		}
-		snprintf(msg, size, "VMs have no network yet: leave it empty or none");
-		return -1;
+		if (!strcmp(v, "host")) {
+			snprintf(msg, size, "a VM cannot share the host's network: none, bridge or a network's name");
+			return -1;
+		}
 	}
 	if (!*v || !strcmp(v, "bridge")) {
 		snprintf(msg, size, "ok: the default network (%s)", NK_NETWORK_DEFAULT);

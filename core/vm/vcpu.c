@@ -351,13 +351,13 @@ void *nk_vcpu_thread(void *arg)
 {
 	struct nk_vcpu *c = arg;
 	struct nk_vm *vm = c->vm;
-	/* Process signals belong to the embedding program's main thread, not to us. */
-	sigset_t set;
-	sigfillset(&set);
-	sigdelset(&set, nk_vm_kick_signal());
-	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	char thread[16];
+	snprintf(thread, sizeof(thread), "vcpu%u", c->index);
+	if (nk_vm_thread_enter(vm, thread) < 0)
+		return NULL;
 
 	while (!atomic_load(&vm->ending)) {
+		nk_vm_pause_point(vm);
 		int r = ioctl(c->fd, KVM_RUN, 0);
 		if (r < 0) {
 			int e = errno;

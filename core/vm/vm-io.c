@@ -23,6 +23,7 @@ int nk_vm_io_init(struct nk_vm *vm, struct nk_err *err)
 	if (pipe2(vm->ctl, O_CLOEXEC | O_NONBLOCK) < 0)
 		return nk_err_set(err, errno, "creating the VM's control pipe");
 	q->fd = vm->console_out;
+	q->vm = vm;
 	q->cap = vm->console_out_cap ? vm->console_out_cap : OUTQ_DEFAULT_CAP;
 	int r = pthread_mutex_init(&q->lock, NULL);
 	if (r)
@@ -87,19 +88,39 @@ void nk_vm_console_rx_room(void *opaque)
 	(void)!write(vm->ctl[1], &c, 1);
 }
 
-static void block_signals_but_kick(void)
+int nk_vm_thread_enter(struct nk_vm *vm, const char *thread)
 {
+	/* Process signals belong to the embedding program's main thread, not to us; but a
+	 * fault (SIGSEGV, SIGSYS from a seccomp filter, ...) must reach its handler here: the
+	 * kernel kills the whole process when a forced signal is blocked. SIGPIPE stays
+	 * blocked: a closed console is an EPIPE. */
+	static const int synchronous[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGSYS, SIGTRAP};
 	sigset_t set;
 	sigfillset(&set);
 	sigdelset(&set, nk_vm_kick_signal());
+	for (size_t i = 0; i < sizeof(synchronous) / sizeof(synchronous[0]); i++)
+		sigdelset(&set, synchronous[i]);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	if (!vm->thread_enter)
+		return 0;
+	struct nk_err err = {0};
+	if (vm->thread_enter(vm->thread_opaque, thread, &err) == 0)
+		return 0;
+	nk_vm_end(vm, NK_VM_EXIT_ERROR, -1, 0, 0, "setting up the VM's %s thread: %s", thread, err.msg);
+	return -1;
 }
 
 static void *writer_main(void *arg)
 {
 	struct nk_vm_outq *q = arg;
 	uint8_t chunk[WRITE_CHUNK];
-	block_signals_but_kick(); /* SIGPIPE included: a closed console is an EPIPE here */
+	if (nk_vm_thread_enter(q->vm, "console") < 0) {
+		/* Nothing will be written: let the vCPUs' output be dropped, not queued. */
+		pthread_mutex_lock(&q->lock);
+		q->failed = 1;
+		pthread_mutex_unlock(&q->lock);
+		return NULL;
+	}
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		while (!q->len && !q->closing)
@@ -200,7 +221,8 @@ static void console_input(struct nk_vm *vm)
 static void *io_main(void *arg)
 {
 	struct nk_vm *vm = arg;
-	block_signals_but_kick();
+	if (nk_vm_thread_enter(vm, "io") < 0)
+		return NULL;
 	for (int quit = 0; !quit;) {
 		struct pollfd pfd[2 + NK_VM_MAX_WATCHES];
 		size_t n = 0, console = SIZE_MAX;

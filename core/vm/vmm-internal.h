@@ -47,6 +47,7 @@ struct nk_vm_watch {
  * by the writer thread (which may block on a slow terminal). Bounded: beyond cap the
  * newest bytes are dropped and counted. */
 struct nk_vm_outq {
+	struct nk_vm *vm;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	uint8_t *buf;
@@ -71,6 +72,8 @@ struct nk_vm {
 	int console_in;
 	int console_out;
 	size_t console_out_cap;
+	int (*thread_enter)(void *opaque, const char *thread, struct nk_err *err);
+	void *thread_opaque;
 
 	int kvm_fd;
 	int vm_fd;
@@ -98,6 +101,8 @@ struct nk_vm {
 	atomic_int ran;
 	atomic_int ending;
 	atomic_int stop_requested;
+	atomic_int paused;	/* set under lock: vCPUs wait on cond while it is */
+	unsigned vcpus_parked;	/* under lock: how many are waiting */
 	int exit_set;
 	struct nk_vm_exit exit;
 	uint64_t start_ns;
@@ -136,6 +141,8 @@ void nk_vcpus_destroy(struct nk_vm *vm);
 int nk_vcpu_boot_regs(struct nk_vcpu *c, uint64_t entry, uint64_t zero_page, struct nk_err *err);
 void *nk_vcpu_thread(void *arg);
 void nk_vcpus_kick(struct nk_vm *vm);
+/* vmm.c: a vCPU thread waits here while the VM is paused. */
+void nk_vm_pause_point(struct nk_vm *vm);
 /* Registers and code bytes of a stopped vCPU, as one line; returns its rip. */
 uint64_t nk_vcpu_describe(struct nk_vcpu *c, char *buf, size_t size);
 
@@ -147,6 +154,10 @@ void nk_vm_io_stop(struct nk_vm *vm);
 void nk_vm_console_tx(void *opaque, const uint8_t *buf, size_t len);
 void nk_vm_console_rx_room(void *opaque);
 void nk_vm_unwatch_fd(struct nk_vm *vm, int fd);
+/* First thing on each VM thread: the signal mask (everything blocked but the kick and the
+ * synchronous signals), then the embedder's thread_enter. -1 when the thread must not go
+ * on (the run is then ending as an error). */
+int nk_vm_thread_enter(struct nk_vm *vm, const char *thread);
 
 /* vm-virtio.c: the transports of attached devices, freed once the threads are gone. */
 void nk_vm_virtio_free(struct nk_vm *vm);

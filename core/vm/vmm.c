@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -218,6 +219,8 @@ int nk_vm_create(const struct nk_vm_config *cfg, struct nk_vm **out, struct nk_e
 	vm->console_out_cap = cfg->console_out_cap;
 	vm->on_boot_mark = cfg->on_boot_mark;
 	vm->boot_mark_opaque = cfg->boot_mark_opaque;
+	vm->thread_enter = cfg->thread_enter;
+	vm->thread_opaque = cfg->thread_opaque;
 	vm->mmio_next = NK_BOOT_MMIO_START;
 	vm->kernel_path = strdup(cfg->kernel);
 	vm->initrd_path = cfg->initrd && *cfg->initrd ? strdup(cfg->initrd) : NULL;
@@ -276,7 +279,10 @@ static void join_vcpus(struct nk_vm *vm)
 {
 	if (!vm->vcpus)
 		return;
+	pthread_mutex_lock(&vm->lock);
 	atomic_store(&vm->ending, 1);
+	pthread_cond_broadcast(&vm->cond); /* paused vCPUs wait on it */
+	pthread_mutex_unlock(&vm->lock);
 	nk_vcpus_kick(vm);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct nk_vcpu *c = &vm->vcpus[i];
@@ -336,6 +342,45 @@ int nk_vm_run(struct nk_vm *vm, struct nk_vm_exit *why, struct nk_err *err)
 	if (why->reason == NK_VM_EXIT_ERROR)
 		nk_err_msg(err, EIO, "%s", why->detail);
 	return 0;
+}
+
+void nk_vm_pause(struct nk_vm *vm, int on)
+{
+	pthread_mutex_lock(&vm->lock);
+	atomic_store(&vm->paused, on ? 1 : 0);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	if (on)
+		nk_vcpus_kick(vm);
+	unsigned started = 0;
+	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++)
+		started += atomic_load(&vm->vcpus[i].thread_started) ? 1 : 0;
+	/* Bounded: a vCPU stuck elsewhere (a device model blocked, a thread its seccomp
+	 * filter parked) must not hang the caller, which is the monitor's only thread. */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->exit_set && (on ? vm->vcpus_parked < started : vm->vcpus_parked > 0))
+		if (pthread_cond_timedwait(&vm->cond, &vm->lock, &until) != 0)
+			break;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void nk_vm_pause_point(struct nk_vm *vm)
+{
+	if (!atomic_load(&vm->paused))
+		return; /* the common case: no lock per exit */
+	pthread_mutex_lock(&vm->lock);
+	if (atomic_load(&vm->paused) && !vm->exit_set) {
+		vm->vcpus_parked++;
+		pthread_cond_broadcast(&vm->cond);
+		while (atomic_load(&vm->paused) && !vm->exit_set && !atomic_load(&vm->ending))
+			pthread_cond_wait(&vm->cond, &vm->lock);
+		vm->vcpus_parked--;
+		pthread_cond_broadcast(&vm->cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
 }
 
 void nk_vm_request_stop(struct nk_vm *vm)

@@ -31,6 +31,12 @@ struct nk_vm_config {
 	 * init), on a vCPU thread: must not block. NULL for none. */
 	void (*on_boot_mark)(void *opaque);
 	void *boot_mark_opaque;
+	/* Optional: run first on each of the VM's own threads (every vCPU, the I/O thread,
+	 * the console writer), before that thread does any guest-driven work; e.g. to
+	 * install a per-thread seccomp filter. `thread` names it ("vcpu0", "io", "console").
+	 * A failure ends the run as an error naming the thread. */
+	int (*thread_enter)(void *opaque, const char *thread, struct nk_err *err);
+	void *thread_opaque;
 };
 
 /* The guest tells the VMM its init has started by writing the byte NK_VM_BOOT_MARK_INIT to
@@ -137,6 +143,11 @@ int nk_vm_run(struct nk_vm *vm, struct nk_vm_exit *why, struct nk_err *err) NK_M
 void nk_vm_request_stop(struct nk_vm *vm);
 /* Stop the vCPUs now (reason KILLED). Async-signal-safe; any thread. */
 void nk_vm_kill(struct nk_vm *vm);
+
+/* Pause (on = 1) or resume the guest: every vCPU leaves KVM_RUN and waits; devices and
+ * the console stay up. Returns once every running vCPU has stopped (or resumed). Not
+ * from a signal handler; any other thread. */
+void nk_vm_pause(struct nk_vm *vm, int on);
 
 /* Join everything, close every fd, unmap memory. Safe on a VM that never ran. */
 void nk_vm_destroy(struct nk_vm *vm);

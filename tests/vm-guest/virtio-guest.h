@@ -32,6 +32,8 @@ struct vg_env {
 	uint64_t dma_len;
 	uint64_t ram_bytes; /* guest RAM size, for "past the end of RAM"; 0: 0xd0000000 */
 	uint32_t ip, peer_ip; /* IPv4 (host order) for the ARP exchange; 0: broadcast only */
+	uint8_t prefix;       /* ip's prefix length, for the subnet's broadcast address */
+	uint16_t udp_port;    /* with ip and prefix: also send a UDP broadcast to this port */
 	int hostile;        /* 1: also send malformed requests and expect them refused */
 	int blk_ext4;       /* 1: the disk holds ext4 (nook's root disk): check its superblock in
 			     * sector 2, and put back the sectors the write check overwrites */

@@ -1,6 +1,7 @@
 /* The test guest's virtio hook (guest.h's guest_virtio_test): runs virtio-tests.c on one
  * slot, plus an interrupt check for rng. Knobs on the kernel command line:
- * virtio_hostile=1, virtio_ip=10.0.2.15 and virtio_peer=10.0.2.2 (ARP to the host). */
+ * virtio_hostile=1, virtio_ip=10.0.2.15 and virtio_peer=10.0.2.2 (ARP to the host), or
+ * nook.ip/nook.gw from the VMM, and virtio_udp=PORT (a UDP broadcast to the subnet). */
 #include "guest.h"
 #include "virtio-guest.h"
 
@@ -96,6 +97,22 @@ int guest_virtio_test(const char *kind, uint64_t base, int irq)
 	env.ram_bytes = ram_end();
 	env.ip = cmdline_ip("virtio_ip");
 	env.peer_ip = cmdline_ip("virtio_peer");
+	/* On a nook network the VMM says where the guest is: nook.ip=A.B.C.D/N nook.gw=G.
+	 * Then the ARP goes to the gateway (the bridge), and virtio_udp=PORT adds a UDP
+	 * broadcast to the subnet. */
+	char addr[32], port[8];
+	if (!env.ip && cmdline_get("nook.ip", addr, sizeof(addr))) {
+		env.ip = parse_ip(addr);
+		const char *slash = strfind(addr, "/");
+		const char *end;
+		env.prefix = slash ? (uint8_t)parse_u64(slash + 1, &end) : 0;
+	}
+	if (!env.peer_ip)
+		env.peer_ip = cmdline_ip("nook.gw");
+	if (cmdline_get("virtio_udp", port, sizeof(port))) {
+		const char *end;
+		env.udp_port = (uint16_t)parse_u64(port, &end);
+	}
 	env.hostile = hostile[0] == '1';
 	char disk[8] = "";
 	cmdline_get("nook.disk", disk, sizeof(disk));

@@ -319,6 +319,50 @@ static uint32_t get32be(volatile uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* RFC 1071 over an IPv4 header. */
+static uint16_t ip_checksum(volatile uint8_t *h, unsigned len)
+{
+	uint32_t sum = 0;
+	for (unsigned i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)h[i] << 8 | h[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+#define UDP_PAYLOAD "hello from nook-vm\n"
+
+/* One UDP datagram from ip to the subnet's broadcast address, to udp_port, with
+ * ff:ff:ff:ff:ff:ff as the destination: every member of the network may take it, no ARP. */
+static uint32_t udp_broadcast_frame(const struct vg_env *env, const uint8_t *mac, volatile uint8_t *f)
+{
+	static const char payload[] = UDP_PAYLOAD;
+	uint32_t plen = sizeof(payload) - 1;
+	uint32_t bcast = env->ip | (env->prefix >= 32 ? 0 : 0xffffffffu >> env->prefix);
+	vg_fill(f, 0xff, 6);
+	vg_copy(f + 6, mac, 6);
+	put16be(f + 12, 0x0800);
+	volatile uint8_t *ip = f + 14, *udp = ip + 20;
+	ip[0] = 0x45;
+	ip[1] = 0;
+	put16be(ip + 2, (uint16_t)(20 + 8 + plen));
+	put16be(ip + 4, 0x6e6b); /* id */
+	put16be(ip + 6, 0x4000); /* don't fragment */
+	ip[8] = 64;
+	ip[9] = 17;
+	put16be(ip + 10, 0);
+	put32be(ip + 12, env->ip);
+	put32be(ip + 16, bcast);
+	put16be(ip + 10, ip_checksum(ip, 20));
+	put16be(udp, env->udp_port); /* source port: the same */
+	put16be(udp + 2, env->udp_port);
+	put16be(udp + 4, (uint16_t)(8 + plen));
+	put16be(udp + 6, 0); /* no UDP checksum (allowed over IPv4) */
+	vg_copy(udp + 8, payload, plen);
+	uint32_t len = 14 + 20 + 8 + plen;
+	return len < 60 ? 60 : len;
+}
+
 static void test_net(struct vg_ctx *c)
 {
 	struct vg_dev d;
@@ -382,6 +426,13 @@ static void test_net(struct vg_ctx *c)
 	vg_kick(&tx);
 	uint32_t id, len;
 	vg_check(c, "virtio-net", "send a 60-byte frame", vg_wait_used(&tx, &id, &len, SPINS), "timeout");
+	if (c->env->udp_port && c->env->ip && c->env->prefix) {
+		flen = udp_broadcast_frame(c->env, mac, f);
+		v[1].len = flen;
+		vg_post(&tx, vg_chain(&tx, 0, v, 2));
+		vg_kick(&tx);
+		vg_check(c, "virtio-net", "send a UDP broadcast", vg_wait_used(&tx, &id, &len, SPINS), "timeout");
+	}
 	if (!c->env->peer_ip) {
 		c->env->print("virtio-net: receive skipped (no peer address)\n");
 		return;
