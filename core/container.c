@@ -167,12 +167,14 @@ static int join_namespaces(const struct nk_spec *spec, struct nk_err *err)
 	return 0;
 }
 
+/* Hooks run by the container's process itself see it as runc shows it: its own pid (in its
+ * pid namespace) and the status at that moment. */
 static int run_hooks_here(const struct nk_container_opts *opts, const struct nk_spec *spec, enum nk_hook_kind kind,
-			  pid_t pid, struct nk_err *err)
+			  const char *status, struct nk_err *err)
 {
 	if (!spec->hooks[kind].n)
 		return 0;
-	nk_autofree char *state = opts->oci->state(opts->oci->opaque, pid, "created");
+	nk_autofree char *state = opts->oci->state(opts->oci->opaque, getpid(), status);
 	return nk_hooks_run(&spec->hooks[kind], kind, state, err);
 }
 
@@ -196,7 +198,7 @@ static void keep_only_fds(int from, const int *keep, size_t n)
 }
 
 /* After the set-up: wait for `start` (it opens the FIFO for reading), then become the command. */
-static void oci_wait_and_exec(const struct nk_spec *spec, const struct nk_container_opts *opts, pid_t pid, int sync_fd)
+static void oci_wait_and_exec(const struct nk_spec *spec, const struct nk_container_opts *opts, int sync_fd)
 {
 	struct nk_err err = {0};
 	struct sync_msg ready = {.type = SYNC_READY};
@@ -223,7 +225,7 @@ static void oci_wait_and_exec(const struct nk_spec *spec, const struct nk_contai
 		for (int i = 0; i < 3; i++)
 			dup2(io->console, i);
 	}
-	if (run_hooks_here(opts, spec, NK_HOOK_START_CONTAINER, pid, &err) < 0) {
+	if (run_hooks_here(opts, spec, NK_HOOK_START_CONTAINER, "created", &err) < 0) {
 		dprintf(2, "nook: %s\n", err.msg);
 		_exit(NK_EXIT_NOOK_FAILED);
 	}
@@ -249,13 +251,12 @@ static void container_init(const struct nk_paths *paths, const struct nk_spec *s
 	 * (the first cgroup move can wait out an RCU grace period: better not in series). */
 	if (read(sync_fd, &m, sizeof(m)) != sizeof(m) || m.type != SYNC_GO)
 		_exit(NK_EXIT_NOOK_FAILED);
-	pid_t host_pid = m.value;
 	if (join_namespaces(spec, &err) < 0)
 		goto fail;
 	if (nk_rootfs_prepare(paths, spec, io->console >= 0 ? io->console_path : NULL, &err) < 0)
 		goto fail;
 	ready.at_ns[NK_PHASE_MOUNTS] = nk_now_ns();
-	if (opts->oci && run_hooks_here(opts, spec, NK_HOOK_CREATE_CONTAINER, host_pid, &err) < 0)
+	if (opts->oci && run_hooks_here(opts, spec, NK_HOOK_CREATE_CONTAINER, "creating", &err) < 0)
 		goto fail;
 	if (nk_rootfs_enter(spec, &err) < 0)
 		goto fail;
@@ -280,7 +281,7 @@ static void container_init(const struct nk_paths *paths, const struct nk_spec *s
 	if ((spec->clone_flags & CLONE_NEWNET) && loopback_up(&err) < 0)
 		goto fail;
 	if (opts->oci)
-		oci_wait_and_exec(spec, opts, host_pid, sync_fd);
+		oci_wait_and_exec(spec, opts, sync_fd);
 
 	sigset_t all;
 	sigfillset(&all);

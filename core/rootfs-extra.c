@@ -129,3 +129,72 @@ int nk_root_write_sysctls(int rootfd, const struct nk_spec *spec, struct nk_err 
 	}
 	return 0;
 }
+
+static int copy_file(int from_dir, int to_dir, const char *name, const struct stat *st)
+{
+	nk_autoclose int in = openat(from_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	nk_autoclose int out = in < 0 ? -1 : openat(to_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 07777);
+	if (in < 0 || out < 0)
+		return -errno;
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (nk_write_all(out, buf, (size_t)n) < 0)
+			return -errno;
+	return n < 0 ? -errno : 0;
+}
+
+int nk_root_copy_tree(int from_dir, int to_dir)
+{
+	int dup_fd = fcntl(from_dir, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return -errno;
+	}
+	int r = 0;
+	struct dirent *e;
+	while (r == 0 && (e = readdir(d))) {
+		const char *name = e->d_name;
+		struct stat st;
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		if (fstatat(from_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(to_dir, name, st.st_mode & 07777) < 0) {
+				r = -errno;
+				break;
+			}
+			int a = openat(from_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int b = openat(to_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			r = a < 0 || b < 0 ? -errno : nk_root_copy_tree(a, b);
+			if (a >= 0)
+				close(a);
+			if (b >= 0)
+				close(b);
+		} else if (S_ISREG(st.st_mode)) {
+			r = copy_file(from_dir, to_dir, name, &st);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(from_dir, name, target, sizeof(target) - 1);
+			if (n < 0 || (target[n] = '\0', symlinkat(target, to_dir, name) < 0))
+				r = -errno;
+		} else if (mknodat(to_dir, name, st.st_mode, st.st_rdev) < 0) {
+			r = -errno;
+		}
+		if (r == 0 && fchownat(to_dir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			r = -errno;
+		if (r == 0 && !S_ISLNK(st.st_mode) && fchmodat(to_dir, name, st.st_mode & 07777, 0) < 0)
+			r = -errno;
+	}
+	closedir(d);
+	/* The tmpfs's own root takes the directory's mode and owner too. */
+	struct stat top;
+	if (r == 0 && fstat(from_dir, &top) == 0 && (fchown(to_dir, top.st_uid, top.st_gid) < 0 || fchmod(to_dir, top.st_mode & 07777) < 0))
+		r = -errno;
+	return r;
+}

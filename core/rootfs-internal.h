@@ -19,6 +19,10 @@ void nk_root_fd_path(int fd, char *buf, size_t size);
 int nk_root_remount_readonly(int rootfd, const char *path, unsigned long flags);
 int nk_root_remount(int rootfd, const char *path, unsigned long flags, int readonly);
 
+/* Copy a directory's contents (files, directories, links, nodes; modes and owners) into
+ * another, for tmpcopyup. -errno. */
+int nk_root_copy_tree(int from_dir, int to_dir) NK_MUST_CHECK;
+
 /* A "cgroup" mount: the container's own group(s), never the host's whole tree. */
 int nk_root_mount_cgroup(int rootfd, const struct nk_mount *m, const struct nk_spec *spec,
 			 struct nk_err *err) NK_MUST_CHECK;

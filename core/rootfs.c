@@ -164,8 +164,22 @@ static int do_mount(int rootfd, const struct nk_mount *m, const struct nk_spec *
 	if (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2"))
 		return nk_root_mount_cgroup(rootfd, m, spec, err);
 	unsigned long flags = m->flags & ~(MS_BIND | MS_REC);
-	if (mount(m->source, target, m->type, flags, m->data && *m->data ? m->data : NULL) < 0)
+	/* tmpcopyup: keep a handle on what is there now, to copy it into the new tmpfs. */
+	nk_autoclose int below = m->copyup ? nk_root_open(rootfd, m->destination, O_RDONLY | O_DIRECTORY, 0) : -1;
+	if (m->copyup && below < 0)
+		return nk_err_set(err, -below, "cannot open %s to copy it up", m->destination);
+	unsigned long first = m->copyup ? flags & ~MS_RDONLY : flags; /* read-only after the copy */
+	if (mount(m->source, target, m->type, first, m->data && *m->data ? m->data : NULL) < 0)
 		return nk_err_set(err, errno, "cannot mount %s on %s", m->type, m->destination);
+	if (m->copyup) {
+		nk_autoclose int top = nk_root_open(rootfd, m->destination, O_RDONLY | O_DIRECTORY, 0);
+		int r = top < 0 ? top : nk_root_copy_tree(below, top);
+		if (r < 0)
+			return nk_err_set(err, -r, "cannot copy %s into its tmpfs", m->destination);
+	}
+	if (m->copyup && (flags & MS_RDONLY) &&
+	    mount(NULL, target, NULL, MS_REMOUNT | flags, m->data && *m->data ? m->data : NULL) < 0)
+		return nk_err_set(err, errno, "cannot make %s read-only", m->destination);
 	return 0;
 }
 

@@ -155,9 +155,12 @@ static int refuse_linux(json_object *lnx, struct nk_err *err)
 			return nk_err_msg(err, ENOTSUP, "config.json: linux.%s is not supported by nook", key);
 	}
 	json_object *v;
-	if ((json_object_object_get_ex(lnx, "uidMappings", &v) && json_object_array_length(v) > 0) ||
-	    (json_object_object_get_ex(lnx, "gidMappings", &v) && json_object_array_length(v) > 0))
-		return nk_err_msg(err, ENOTSUP, "config.json: user namespace id mappings are not supported by nook");
+	static const char *const mappings[] = {"uidMappings", "gidMappings"};
+	for (size_t i = 0; i < NK_ARRAY_SIZE(mappings); i++)
+		if (json_object_object_get_ex(lnx, mappings[i], &v) && json_object_array_length(v) > 0)
+			return nk_err_msg(err, ENOTSUP,
+					  "config.json: linux.%s: user namespaces (id mappings) are not supported by nook",
+					  mappings[i]);
 	nk_autofree char *label = nk_json_dup_str(lnx, "mountLabel");
 	if (label && *label)
 		return nk_err_msg(err, ENOTSUP, "config.json: linux.mountLabel: nook does not apply SELinux labels");

@@ -109,6 +109,10 @@ static int load_mount(json_object *m, struct nk_mount *out, struct nk_err *err)
 					out->readonly = 0;
 				continue;
 			}
+			if (!strcmp(o, "tmpcopyup")) {
+				out->copyup = 1;
+				continue;
+			}
 			int w = snprintf(data + used, sizeof(data) - used, "%s%s", used ? "," : "", o);
 			if (w < 0 || (size_t)w >= sizeof(data) - used)
 				return nk_err_msg(err, E2BIG, "config.json: mount options of %s too long",
@@ -118,6 +122,8 @@ static int load_mount(json_object *m, struct nk_mount *out, struct nk_err *err)
 	}
 	if (!strcmp(out->type, "bind"))
 		out->bind = 1;
+	if (out->copyup && strcmp(out->type, "tmpfs"))
+		return nk_err_msg(err, EINVAL, "config.json: mount %s: tmpcopyup is for tmpfs mounts only", out->destination);
 	out->data = strdup(data);
 	return 0;
 }

@@ -86,6 +86,7 @@ struct nk_mount {
 	char *destination;
 	unsigned long flags; /* MS_* from options */
 	int bind, recursive, readonly;
+	int copyup;        /* "tmpcopyup": a tmpfs starts with a copy of what the root had there */
 	char *data;        /* filesystem options that are not flags */
 };
 
