@@ -430,6 +430,18 @@ def test_failing_create_runtime_hook_leaves_nothing(rt):
     assert "must-not-run" not in output_of(b)
 
 
+def test_failing_mount_leaves_nothing(rt):
+    """A failure inside the new container (a mount the kernel refuses) fails create and
+    takes down the process, its group and its record."""
+    b, cfg = rt.bundle(["echo", "must-not-run"], mutate=lambda c: c["mounts"].append(
+        {"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["size=not-a-size"]}))
+    p = rt.create("badmount", b, check=False)
+    assert p.returncode == 1
+    assert b"/mnt" in p.stderr
+    assert_nothing_left(rt, "badmount", cfg["linux"]["cgroupsPath"])
+    assert "must-not-run" not in output_of(b)
+
+
 # --- the process and its environment -------------------------------------------------------
 
 def test_user_and_groups(rt):
@@ -527,6 +539,31 @@ def test_masked_and_readonly_paths(rt):
     assert "kcore=0" in out, out
     assert "fw=0" in out, out
     assert "sys-ro" in out and "Read-only file system" in out, out
+
+
+def test_tmpfs_tmpcopyup(rt):
+    """tmpcopyup (runc's mount option, which podman gives every --tmpfs and --read-only
+    tmpfs): the tmpfs starts with a copy of what the rootfs has at that path."""
+    def mutate(c):
+        c["root"]["readonly"] = True
+        c["mounts"].append({"destination": "/etc", "type": "tmpfs", "source": "tmpfs",
+                            "options": ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]})
+    b, _ = rt.bundle(["sh", "-c", "cat /etc/greeting; echo changed > /etc/greeting && cat /etc/greeting"],
+                     mutate=mutate)
+    with open(os.path.join(b, "rootfs", "etc", "greeting"), "w") as f:
+        f.write("from-image\n")
+    rt.create("copyup", b)
+    assert run_to_end(rt, "copyup", b).split() == ["from-image", "changed"]
+    assert read(os.path.join(b, "rootfs", "etc", "greeting")) == "from-image\n"
+
+
+def test_readonly_root(rt):
+    b, _ = rt.bundle(["sh", "-c", "touch /x 2>/dev/null && echo root-writable || echo root-ro; "
+                                  "touch /dev/y && echo dev-ok"],
+                     mutate=lambda c: c["root"].update(readonly=True))
+    rt.create("ro", b)
+    assert run_to_end(rt, "ro", b).split() == ["root-ro", "dev-ok"]
+    assert not os.path.exists(os.path.join(b, "rootfs", "x"))
 
 
 def test_hostname_and_domainname(rt):

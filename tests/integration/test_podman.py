@@ -193,3 +193,63 @@ def test_run_interactive_tty(podman):
     finally:
         child.close(force=True)
     assert child.exitstatus == 4, (child.exitstatus, child.signalstatus)
+
+
+def test_stdin_pipe(podman):
+    p = subprocess.run([*podman.base, "run", "--rm", "-i", "--name", podman.name(), *RUN_OPTS, podman.image,
+                        "cat"], input="piped-in\n", capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "piped-in\n"
+
+
+def test_volumes(podman, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "in").write_text("from-host\n")
+    p = podman.run("-v", f"{vol}:/data", podman.image, "sh", "-c", "cat /data/in; echo from-ct > /data/out")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "from-host\n"
+    assert (vol / "out").read_text() == "from-ct\n"
+    p = podman.run("-v", f"{vol}:/data:ro", podman.image, "sh", "-c", "echo x > /data/ro || echo refused")
+    assert p.returncode == 0 and "refused" in p.stdout, p
+    assert not (vol / "ro").exists()
+
+
+def test_read_only_root_and_tmpfs(podman):
+    """--read-only and --tmpfs give tmpfs mounts with the tmpcopyup option (runc's extension:
+    the tmpfs starts with the image's files at that path)."""
+    p = podman.run("--read-only", "--tmpfs", "/scratch", podman.image, "sh", "-c",
+                   "touch /x 2>/dev/null && echo root-writable || echo root-ro; "
+                   "touch /tmp/t /run/r /scratch/s && echo tmpfs-ok; ls /bin/sh")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["root-ro", "tmpfs-ok", "/bin/sh"], p.stdout
+
+
+def test_limits_applied(podman):
+    n = podman.name()
+    p = podman("run", "-d", "--name", n, "--memory", "48m", "--pids-limit", "55", *RUN_OPTS, podman.image,
+               "sleep", "1000")
+    assert p.returncode == 0, p.stderr
+    pid = json.loads(podman("inspect", n).stdout)[0]["State"]["Pid"]
+    groups = dict(ln.split(":", 2)[1:] for ln in open(f"/proc/{pid}/cgroup").read().splitlines())
+    mem = next(v for k, v in groups.items() if "memory" in k.split(","))
+    pids = next(v for k, v in groups.items() if "pids" in k.split(","))
+    with open(f"/sys/fs/cgroup/memory{mem}/memory.limit_in_bytes") as f:
+        assert int(f.read()) == 48 * 1024 * 1024
+    with open(f"/sys/fs/cgroup/pids{pids}/pids.max") as f:
+        assert f.read().strip() == "55"
+
+
+def test_pause_unpause_kill(podman):
+    n = podman.name()
+    p = podman("run", "-d", "--name", n, *RUN_OPTS, podman.image, "sleep", "1000")
+    assert p.returncode == 0, p.stderr
+    assert podman("pause", n).returncode == 0
+    assert podman("inspect", "-f", "{{.State.Status}}", n).stdout.strip() == "paused"
+    assert podman("unpause", n).returncode == 0
+    assert podman("inspect", "-f", "{{.State.Status}}", n).stdout.strip() == "running"
+    top = podman("top", n)
+    assert top.returncode == 0 and "sleep 1000" in top.stdout, top
+    assert podman("kill", "-s", "KILL", n).returncode == 0
+    assert podman("wait", n).stdout.strip() == "137"
+    assert podman("inspect", "-f", "{{.State.Status}}", n).stdout.strip() == "exited"
