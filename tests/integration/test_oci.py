@@ -392,20 +392,23 @@ def test_hooks_each_kind_runs_once_with_state(rt):
     rt.wait_status("hk", "stopped")
     rt.ok("delete", "hk")
     assert seen("poststop")
-    for k in host_kinds + ("startContainer",):
+    # The runtime spec's state for each hook: the pid as seen where the hook runs (the host's
+    # for the runtime-namespace hooks, the container's own, 1, for createContainer and
+    # startContainer), and the status at that point of the lifecycle (as runc gives them).
+    want = {"prestart": ("creating", pid), "createRuntime": ("creating", pid), "createContainer": ("creating", 1),
+            "startContainer": ("created", 1), "poststart": ("running", pid), "poststop": ("stopped", None)}
+    wrong = []
+    for k, (status, want_pid) in want.items():
         text = read(seen(k))
         assert text.count('"ociVersion"') == 1, f"{k}: ran more than once or no state: {text!r}"
         st = json.loads(text)
         assert st["id"] == "hk", k
         assert st["bundle"] == os.path.realpath(b), k
-        if k != "poststop":
-            assert st["pid"] == pid, f"{k}: pid {st['pid']} != {pid}"
-    assert json.loads(read(seen("prestart")))["status"] == "creating"
-    assert json.loads(read(seen("createRuntime")))["status"] == "creating"
-    assert json.loads(read(seen("createContainer")))["status"] == "creating"
-    assert json.loads(read(seen("startContainer")))["status"] in ("created", "running")
-    assert json.loads(read(seen("poststart")))["status"] == "running"
-    assert json.loads(read(seen("poststop")))["status"] == "stopped"
+        if st["status"] != status:
+            wrong.append(f"{k}: status {st['status']!r}, want {status!r}")
+        if want_pid is not None and st["pid"] != want_pid:
+            wrong.append(f"{k}: pid {st['pid']}, want {want_pid}")
+    assert not wrong, "; ".join(wrong)
     assert_nothing_left(rt, "hk", cfg["linux"]["cgroupsPath"])
 
 
@@ -440,6 +443,18 @@ def test_failing_mount_leaves_nothing(rt):
     assert b"/mnt" in p.stderr
     assert_nothing_left(rt, "badmount", cfg["linux"]["cgroupsPath"])
     assert "must-not-run" not in output_of(b)
+
+
+def test_failing_poststop_hook_does_not_block_delete(rt):
+    hook = os.path.join(rt.tmp, "fail.sh")
+    with open(hook, "w") as f:
+        f.write("#!/bin/sh\ncat > /dev/null\nexit 3\n")
+    os.chmod(hook, 0o755)
+    b, cfg = rt.bundle(["true"], mutate=lambda c: c.update(hooks={"poststop": [{"path": hook}]}))
+    rt.create("pstop", b)
+    run_to_end(rt, "pstop", b)
+    rt.ok("delete", "pstop")
+    assert_nothing_left(rt, "pstop", cfg["linux"]["cgroupsPath"])
 
 
 # --- the process and its environment -------------------------------------------------------
@@ -499,17 +514,16 @@ def test_linux_devices_node(rt):
     assert "wrote" in out, out
 
 
-def test_device_cgroup_denies(rt):
-    def mutate(c):
-        c["linux"]["resources"] = {"devices": [{"allow": False, "access": "rwm"},
-                                               {"allow": False, "type": "c", "major": 1, "minor": 7, "access": "rwm"}]}
-    script = ("head -c 4 /dev/full >/dev/null 2>/tmp/err && echo full-readable || { echo full-denied; cat /tmp/err; }; "
-              "echo x > /dev/null && echo null-ok")
+def test_default_devices_usable_under_deny_all(rt):
+    """podman's bundles deny every device and rely on the runtime's defaults (as runc and crun
+    add them after the bundle's rules): /dev/null, zero, full, random, urandom, tty stay usable."""
+    mutate = lambda c: c["linux"].update(resources={"devices": [{"allow": False, "access": "rwm"}]})
+    script = ("for d in null zero full random urandom; do head -c 1 /dev/$d > /dev/null && echo $d-ok; done; "
+              "echo x > /dev/null && echo write-ok")
     b, _ = rt.bundle(["sh", "-c", script], mutate=mutate)
-    rt.create("devdeny", b)
-    out = run_to_end(rt, "devdeny", b)
-    assert "null-ok" in out, out
-    assert "full-denied" in out and "Operation not permitted" in out, out
+    rt.create("devdefaults", b)
+    out = run_to_end(rt, "devdefaults", b).split()
+    assert out == ["null-ok", "zero-ok", "full-ok", "random-ok", "urandom-ok", "write-ok"], out
 
 
 def test_device_cgroup_denies_unlisted_device(rt):
@@ -627,6 +641,40 @@ def test_pause_resume(rt):
     rt.ok("resume", "pz")
     assert rt.status("pz") == "running"
     wait_for(lambda: read(counter) != before, what="the counter to move again")
+
+
+def test_delete_force_paused(rt):
+    b, cfg = rt.bundle(["sh", "-c", "sleep 1000 & sleep 1000"])
+    rt.create("pzdel", b)
+    rt.ok("start", "pzdel")
+    wait_for(lambda: len(json.loads(rt.ok("ps", "--format", "json", "pzdel").stdout)) == 2, what="two processes")
+    pids = json.loads(rt.ok("ps", "--format", "json", "pzdel").stdout)
+    rt.ok("pause", "pzdel")
+    assert rt.cmd("delete", "pzdel").returncode == 1
+    rt.ok("delete", "--force", "pzdel")
+    for pid in pids:
+        reap(pid)
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or reap(pid), what=f"process {pid} to go")
+    assert_nothing_left(rt, "pzdel", cfg["linux"]["cgroupsPath"])
+
+
+def test_kill_all_and_stopped(rt):
+    b, _ = rt.bundle(["sh", "-c", "sleep 1000 & sleep 1000"])
+    rt.create("kall", b)
+    rt.ok("start", "kall")
+    wait_for(lambda: len(json.loads(rt.ok("ps", "--format", "json", "kall").stdout)) == 2, what="two processes")
+    pids = json.loads(rt.ok("ps", "--format", "json", "kall").stdout)
+    rt.ok("kill", "--all", "kall", "KILL")
+    rt.wait_status("kall", "stopped")
+    for pid in pids:
+        reap(pid)
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or reap(pid), what=f"process {pid} to go")
+    # What runc answers for a container that has exited.
+    p = rt.cmd("kill", "kall", "KILL")
+    assert p.returncode == 1 and "not running" in p.stderr
+    assert rt.cmd("start", "kall").returncode == 1
+    assert rt.cmd("pause", "kall").returncode == 1
+    rt.ok("delete", "kall")
 
 
 def test_ps_and_list(rt):
