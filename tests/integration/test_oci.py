@@ -6,9 +6,7 @@ import ctypes
 import json
 import os
 import shutil
-import signal
 import socket
-import stat
 import subprocess
 import time
 import uuid
