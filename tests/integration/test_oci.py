@@ -745,22 +745,37 @@ def test_exec_process_json(rt):
 def test_exec_detach_pid_file(rt):
     _, cfg = started(rt, "exd")
     pf = os.path.join(rt.tmp, "exec.pid")
+    outpath = os.path.join(rt.tmp, "exec.out")
     # Its stdio to a file: the detached process keeps what it inherits, a pipe included.
-    with open(os.path.join(rt.tmp, "exec.out"), "w+") as out:
+    with open(outpath, "w") as out:
         p = subprocess.run([NOOK, "oci", "--root", rt.root, "exec", "--detach", "--pid-file", pf, "exd",
                             "sleep", "999"], stdin=subprocess.DEVNULL, stdout=out, stderr=out, timeout=60)
-        out.seek(0)
-        assert p.returncode == 0, out.read()
+    assert p.returncode == 0, read(outpath)
     pid = int(read(pf))
-    assert read(f"/proc/{pid}/cmdline").split("\0")[:2] == ["sleep", "999"]
+
+    def running_sleep():
+        try:
+            # This test process is the subreaper: an exit shows here, with its status.
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done, status = 0, 0
+        assert done == 0, f"the exec'd process exited at once (wait status {status:#x}): {read(outpath)!r}"
+        return read(f"/proc/{pid}/cmdline").split("\0")[:2] == ["sleep", "999"]
+    wait_for(running_sleep, what="the exec'd process to run sleep 999")
     assert pid in json.loads(rt.ok("ps", "--format", "json", "exd").stdout)
     # It shares the container's namespaces.
     init = rt.state("exd")["pid"]
     for ns in ("pid", "mnt", "net", "uts"):
         assert os.readlink(f"/proc/{pid}/ns/{ns}") == os.readlink(f"/proc/{init}/ns/{ns}"), ns
-    rt.ok("delete", "--force", "exd")
-    reap(pid)
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or reap(pid), what="the exec'd process to go")
+    # delete --force waits for the group to empty: reap what it kills meanwhile, as conmon would.
+    d = subprocess.Popen([NOOK, "oci", "--root", rt.root, "delete", "--force", "exd"], stdin=subprocess.DEVNULL)
+    while d.poll() is None:
+        reap(pid)
+        reap(init)
+        time.sleep(0.02)
+    assert d.returncode == 0
+    assert not os.path.exists(f"/proc/{pid}")
+    assert_nothing_left(rt, "exd", cfg["linux"]["cgroupsPath"])
 
 
 def test_exec_refused_on_stopped(rt):
