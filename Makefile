@@ -26,7 +26,8 @@ NOOK_LIBS := -Wl,-Bstatic $(filter-out $(DYNAMIC_ONLY),$(LDLIBS)) -lreadline -ln
 DEB_BUILD := build-essential pkg-config libjson-c-dev libseccomp-dev libarchive-dev libnl-3-dev libnl-route-3-dev \
              libnftnl-dev libmnl-dev libcmocka-dev busybox-static libncurses-dev libreadline-dev e2fsprogs
 # nftables: the tests list the rules nook programmed (`nft -j list table`); the engine never runs it.
-DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev nftables cpio
+# podman: the OCI runtime's tests drive nook-runtime through it.
+DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev nftables cpio podman
 DEB_PKGS  := $(DEB_BUILD) $(DEB_TEST)
 
 ENGINE_SRC := $(wildcard core/*.c) $(wildcard core/vm/*.c) $(wildcard net/*.c)
@@ -44,7 +45,7 @@ PROBE_BIN  := $(PROBE_SRC:tests/probe/%.c=$(BUILD)/probe/%)
 
 .PHONY: all deps run check unit unit-asan clang-check fuzz-lib integration probes install clean lint asan fuzz bench
 
-all: nook
+all: nook $(BUILD)/nook-runtime
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -72,6 +73,11 @@ $(BUILD)/probe/%: tests/probe/%.c
 	@$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -static -o $@ $<
 
 probes: $(PROBE_BIN)
+
+# The OCI runtime is the same binary under another name (argv[0]), for podman's --runtime.
+$(BUILD)/nook-runtime:
+	@mkdir -p $(dir $@)
+	@ln -sfn ../nook $@
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
@@ -120,13 +126,13 @@ clang-check:
 	@$(MAKE) --no-print-directory CC=clang BUILD=build-clang build-clang/libnook.a \
 		$(TUI_SRC:%.c=build-clang/%.o)
 
-integration: nook probes
-	NOOK_BIN=$(CURDIR)/nook NOOK_PROBES=$(CURDIR)/$(BUILD)/probe \
+integration: nook probes $(BUILD)/nook-runtime
+	NOOK_BIN=$(CURDIR)/nook NOOK_PROBES=$(CURDIR)/$(BUILD)/probe NOOK_RUNTIME_BIN=$(CURDIR)/$(BUILD)/nook-runtime \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 	@# A separate run: each suite has its own conftest module.
 	NOOK_BIN=$(CURDIR)/nook $(PYTHON) -m pytest -q -p no:cacheprovider tests/tui
 
-check: deps nook probes
+check: deps nook probes $(BUILD)/nook-runtime
 	@$(MAKE) --no-print-directory clang-check
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
