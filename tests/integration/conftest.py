@@ -1,121 +1,23 @@
-"""Shared fixtures: every test gets its own NOOK_ROOT and NOOK_RUN, and everything
-nook started in them is taken down afterwards, even when the test failed."""
-import glob
-import json
+"""Fixtures for the integration tests: every test gets its own NOOK_ROOT and NOOK_RUN, and
+everything nook started in them is taken down afterwards, even when the test failed
+(tests/lib/nooktest.py, shared with the dashboard tests)."""
 import os
-import shutil
-import signal
-import subprocess
-import tempfile
+import sys
 
 import pytest
 
-NOOK = os.environ.get("NOOK_BIN") or os.path.join(os.path.dirname(__file__), "..", "..", "nook")
-NOOK = os.path.abspath(NOOK)
-PROBES = os.environ.get("NOOK_PROBES") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "probe")
-PROBES = os.path.abspath(PROBES)
-MUST_WORK = os.environ.get("NOOK_MUST_WORK") == "1"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from nooktest import MUST_WORK, NOOK, Nook, drop_busybox_cache, private_root, remove_networks, skip_or_fail  # noqa: E402,F401
 
-# One busybox image built once per session and copied into each test's root: building
-# it is part of what the image tests check, not something every test should pay for.
-_busybox_cache = {}
-
-
-def skip_or_fail(reason):
-    """A skip says why; under NOOK_MUST_WORK=1 (CI) it is a failure instead."""
-    if MUST_WORK:
-        pytest.fail("cannot run here: " + reason)
-    pytest.skip(reason)
-
-
-class Nook:
-    def __init__(self, root, run):
-        self.root = root
-        self.run_dir = run
-        # The OCI runtime's containers show in `nook ls`: a private root keeps the host's out.
-        self.env = dict(os.environ, NOOK_ROOT=root, NOOK_RUN=run, NOOK_OCI_ROOT=os.path.join(run, "oci"))
-
-    def __call__(self, *args, check=False, timeout=60, input=None, **kw):
-        """Run nook; returns CompletedProcess with text stdout/stderr."""
-        p = subprocess.run([NOOK, *args], env=self.env, capture_output=True, text=True,
-                           timeout=timeout, input=input, **kw)
-        if check and p.returncode != 0:
-            raise AssertionError(f"nook {' '.join(args)} failed ({p.returncode}): {p.stderr}")
-        return p
-
-    def popen(self, *args, **kw):
-        return subprocess.Popen([NOOK, *args], env=self.env, **kw)
-
-    def state(self, name):
-        with open(os.path.join(self.root, "instances", name, "state.json")) as f:
-            return json.load(f)
-
-    def instances(self):
-        d = os.path.join(self.root, "instances")
-        return sorted(n for n in os.listdir(d) if not n.startswith(".")) if os.path.isdir(d) else []
-
-    def inspect(self, name):
-        return json.loads(self(("inspect"), name, check=True).stdout)
-
-
-def remove_networks(n):
-    """Every network of the root goes, the default one too: a private root's default
-    network has a bridge and firewall rules of its own on the host."""
-    for line in n("net", "ls", timeout=30).stdout.splitlines()[1:]:
-        words = line.split()
-        if len(words) >= 4 and not line.startswith("no networks"):
-            n("net", "rm", words[0], timeout=30)
-
-
-def _teardown(n):
-    for name in n.instances():
-        try:
-            st = n.state(name)
-        except (OSError, ValueError):
-            st = {}
-        n("rm", "-f", name, timeout=30)
-        # A monitor that would not go: end it by the pid nook recorded for it.
-        for key in ("monitor_pid", "init_pid"):
-            pid = st.get(key) or 0
-            if pid > 0 and os.path.exists(f"/proc/{pid}"):
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as f:
-                        if b"nook" in f.read():
-                            os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        for hier in ("memory", "pids", "cpu", "cpuacct", "cpuset", "freezer", "blkio"):
-            # A private NOOK_ROOT's groups are nook/NAME@<hash of the root>.
-            for cg in glob.glob(f"/sys/fs/cgroup/{hier}/nook/{glob.escape(name)}@*"):
-                try:
-                    os.rmdir(cg)
-                except OSError:
-                    pass
-    remove_networks(n)
+PROBES = os.path.abspath(os.environ.get("NOOK_PROBES") or
+                         os.path.join(os.path.dirname(__file__), "..", "..", "build", "probe"))
 
 
 @pytest.fixture
 def nook():
-    base = tempfile.mkdtemp(prefix="nook-test-")
-    root, run = os.path.join(base, "root"), os.path.join(base, "run")
-    os.makedirs(os.path.join(root, "images"))
-    os.makedirs(run)
-    if "busybox" not in _busybox_cache:
-        cache = tempfile.mkdtemp(prefix="nook-busybox-")
-        env = dict(os.environ, NOOK_ROOT=cache, NOOK_RUN=os.path.join(cache, "run"))
-        subprocess.run([NOOK, "run", "--rm", "--net", "none", "busybox", "--", "true"], env=env, check=True,
-                       capture_output=True, timeout=60)
-        _busybox_cache["busybox"] = cache
-    shutil.copytree(os.path.join(_busybox_cache["busybox"], "images", "busybox"),
-                    os.path.join(root, "images", "busybox"), symlinks=True)
-    n = Nook(root, run)
-    try:
+    with private_root("nook-test-") as n:
         yield n
-    finally:
-        _teardown(n)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def pytest_sessionfinish(session, exitstatus):
-    for cache in _busybox_cache.values():
-        shutil.rmtree(cache, ignore_errors=True)
+    drop_busybox_cache()

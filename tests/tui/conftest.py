@@ -1,83 +1,21 @@
 """Fixtures for the dashboard tests: a private NOOK_ROOT/NOOK_RUN per test (as in
 tests/integration), and the dashboard running in a private tmux server
 (`tmux -L nook-test-<pid> -f /dev/null`). The server is killed and every instance removed
-afterwards, even when the test failed."""
-import glob
-import json
+afterwards, even when the test failed (tests/lib/nooktest.py)."""
 import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
-import tempfile
+import sys
 import time
 
 import pytest
 
-NOOK = os.environ.get("NOOK_BIN") or os.path.join(os.path.dirname(__file__), "..", "..", "nook")
-NOOK = os.path.abspath(NOOK)
-MUST_WORK = os.environ.get("NOOK_MUST_WORK") == "1"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from nooktest import MUST_WORK, NOOK, Nook, drop_busybox_cache, private_root, skip_or_fail  # noqa: E402,F401
+
 TMUX = shutil.which("tmux")
-
-_busybox_cache = {}
-
-
-def skip_or_fail(reason):
-    """A skip says why; under NOOK_MUST_WORK=1 (CI) it is a failure instead."""
-    if MUST_WORK:
-        pytest.fail("cannot run here: " + reason)
-    pytest.skip(reason)
-
-
-class Nook:
-    def __init__(self, root, run):
-        self.root = root
-        self.run_dir = run
-        # The OCI runtime's containers show in `nook ls`: a private root keeps the host's out.
-        self.env = dict(os.environ, NOOK_ROOT=root, NOOK_RUN=run, NOOK_OCI_ROOT=os.path.join(run, "oci"))
-
-    def __call__(self, *args, check=False, timeout=60):
-        p = subprocess.run([NOOK, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
-        if check and p.returncode != 0:
-            raise AssertionError(f"nook {' '.join(args)} failed ({p.returncode}): {p.stderr}")
-        return p
-
-    def state(self, name):
-        with open(os.path.join(self.root, "instances", name, "state.json")) as f:
-            return json.load(f)
-
-    def instances(self):
-        d = os.path.join(self.root, "instances")
-        return sorted(n for n in os.listdir(d) if not n.startswith(".")) if os.path.isdir(d) else []
-
-
-def _teardown(n):
-    for name in n.instances():
-        try:
-            st = n.state(name)
-        except (OSError, ValueError):
-            st = {}
-        n("rm", "-f", name, timeout=30)
-        for key in ("monitor_pid", "init_pid"):
-            pid = st.get(key) or 0
-            if pid > 0 and os.path.exists(f"/proc/{pid}"):
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as f:
-                        if b"nook" in f.read():
-                            os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        for hier in ("memory", "pids", "cpu", "cpuacct", "cpuset", "freezer", "blkio"):
-            for cg in glob.glob(f"/sys/fs/cgroup/{hier}/nook/{glob.escape(name)}@*"):
-                try:
-                    os.rmdir(cg)
-                except OSError:
-                    pass
-    # A private root's networks (its default one too) have a bridge and firewall rules.
-    for line in n("net", "ls", timeout=30).stdout.splitlines()[1:]:
-        if len(line.split()) >= 4 and not line.startswith("no networks"):
-            n("net", "rm", line.split()[0], timeout=30)
 
 
 @pytest.fixture
@@ -86,24 +24,8 @@ def nook():
         skip_or_fail("containers need root")
     if not os.path.exists(NOOK):
         skip_or_fail(f"no nook binary at {NOOK} (run make)")
-    base = tempfile.mkdtemp(prefix="nook-tui-")
-    root, run = os.path.join(base, "root"), os.path.join(base, "run")
-    os.makedirs(os.path.join(root, "images"))
-    os.makedirs(run)
-    if "busybox" not in _busybox_cache:
-        cache = tempfile.mkdtemp(prefix="nook-busybox-")
-        env = dict(os.environ, NOOK_ROOT=cache, NOOK_RUN=os.path.join(cache, "run"))
-        subprocess.run([NOOK, "run", "--rm", "--network", "none", "busybox", "--", "true"], env=env,
-                       check=True, capture_output=True, timeout=60)
-        _busybox_cache["busybox"] = cache
-    shutil.copytree(os.path.join(_busybox_cache["busybox"], "images", "busybox"),
-                    os.path.join(root, "images", "busybox"), symlinks=True)
-    n = Nook(root, run)
-    try:
+    with private_root("nook-tui-") as n:
         yield n
-    finally:
-        _teardown(n)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 class Screen:
@@ -203,5 +125,4 @@ def dashboard(nook):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    for cache in _busybox_cache.values():
-        shutil.rmtree(cache, ignore_errors=True)
+    drop_busybox_cache()
