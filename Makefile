@@ -26,7 +26,8 @@ NOOK_LIBS := -Wl,-Bstatic $(filter-out $(DYNAMIC_ONLY),$(LDLIBS)) -lreadline -ln
 DEB_BUILD := build-essential pkg-config libjson-c-dev libseccomp-dev libarchive-dev libnl-3-dev libnl-route-3-dev \
              libnftnl-dev libmnl-dev libcmocka-dev busybox-static libncurses-dev libreadline-dev e2fsprogs
 # nftables: the tests list the rules nook programmed (`nft -j list table`); the engine never runs it.
-DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev nftables cpio
+# acpica-tools: iasl disassembles the VMM's ACPI tables in tests/integration/test_vm_engine.py.
+DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev nftables cpio acpica-tools
 DEB_PKGS  := $(DEB_BUILD) $(DEB_TEST)
 
 ENGINE_SRC := $(wildcard core/*.c) $(wildcard core/vm/*.c) $(wildcard net/*.c)
