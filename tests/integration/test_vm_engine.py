@@ -100,6 +100,7 @@ def test_boot_transcript_cmdline_e820_initrd_irqs(tmp_path):
     assert f"bytes={len(initrd)} fnv1a=0x{fnv1a(initrd):08x} ok" in rd, rd
     addr = int(re.search(r"addr=(0x[0-9a-f]+)", rd).group(1), 16)
     assert addr % 4096 == 0 and addr + len(initrd) <= 128 << 20
+    assert r.line("pic masked at entry ") == "nook-guest: pic masked at entry master=0xfb slave=0xff ok"
     assert r.line("irq timer count=").endswith(" ok")
     assert r.line("irq serial count=").endswith(" ok")
     assert r.line("done")
