@@ -86,11 +86,11 @@ def test_poweroff_and_panic_through_acpi_end_as_poweroff_and_crashed(nook):
     # The root disk and the rng, each found in the DSDT as in virtio_mmio.device=.
     assert "acpi dsdt virtio=2 live=2 cmdline_slots=2 pvpanic=0x505 ok" in p.stdout, p.stdout
     st = nook.state("off")
-    assert st["exit_reason"] == "poweroff", st
+    assert st["exit_reason"] == "poweroff" and st["exit_code"] == 0, st
     p = vm(nook, "--name", "pan", "busybox", cmdline="nook.mode=panic", timeout=60)
     assert p.returncode == 1
     st = nook.state("pan")
-    assert st["exit_reason"] == "crashed", st
+    assert st["exit_reason"] == "crashed" and "pvpanic" in st.get("error", ""), st
     assert "FAIL" not in p.stdout
 
 

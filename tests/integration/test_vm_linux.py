@@ -94,7 +94,8 @@ def test_guest_panic_ends_as_crashed(linux):
     p = linux("run", "--vm", "--name", "x", "busybox", "--", "sh", "-c", "echo c > /proc/sysrq-trigger",
               timeout=180)
     assert p.returncode != 0
-    assert linux.state("x")["exit_reason"] == "crashed"
+    st = linux.state("x")
+    assert st["exit_reason"] == "crashed" and "pvpanic" in st.get("error", ""), st
 
 
 def test_two_vms_at_once(linux):
