@@ -27,7 +27,8 @@ DEB_BUILD := build-essential pkg-config libjson-c-dev libseccomp-dev libarchive-
              libnftnl-dev libmnl-dev libcmocka-dev busybox-static libncurses-dev libreadline-dev e2fsprogs
 # nftables: the tests list the rules nook programmed (`nft -j list table`); the engine never runs it.
 # podman: the OCI runtime's tests drive nook-runtime through it.
-DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev nftables cpio podman
+# acpica-tools: iasl disassembles the VMM's ACPI tables in tests/integration/test_vm_engine.py.
+DEB_TEST  := python3-pytest python3-pexpect tmux clang libclang-rt-14-dev nftables cpio podman acpica-tools
 DEB_PKGS  := $(DEB_BUILD) $(DEB_TEST)
 
 ENGINE_SRC := $(wildcard core/*.c) $(wildcard core/vm/*.c) $(wildcard net/*.c)

@@ -17,14 +17,16 @@
 #include "vm-kmod.h"
 
 /* Bumped whenever the layout or /init changes: the cache file name carries it. */
-#define INITRAMFS_LAYOUT 1
+#define INITRAMFS_LAYOUT 2
 
 /* The guest's devices and root file system. Each is skipped when built in (Debian's cloud
  * kernel builds ext4 in; its generic kernel has it as a module). */
 const char *const nk_initramfs_modules[] = {"virtio_mmio", "virtio_blk", "virtio_net", "virtio_rng", "ext4"};
 const size_t nk_initramfs_module_count = NK_ARRAY_SIZE(nk_initramfs_modules);
-/* ext4's checksums want crc32c at mount time (a soft dependency, not in depends=). */
-static const char *const optional_modules[] = {"crc32c_generic", "crc32c_intel"};
+/* ext4's checksums want crc32c at mount time (a soft dependency, not in depends=);
+ * pvpanic_mmio binds the VMM's ACPI pvpanic device (QEMU0001), so a panic ends the VM as
+ * "crashed" rather than as a reset. */
+static const char *const optional_modules[] = {"crc32c_generic", "crc32c_intel", "pvpanic_mmio"};
 
 static const char *const busybox_candidates[] = {"/bin/busybox", "/usr/bin/busybox"};
 

@@ -335,11 +335,13 @@ int nk_kernel_vmm_gaps(const struct nk_kernel *k, char *out, size_t size)
 		return -ENOENT;
 	int no_mmio = strstr(config, "# CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES is not set") != NULL;
 	int no_mp = strstr(config, "# CONFIG_X86_MPPARSE is not set") != NULL;
+	int acpi = strstr(config, "\nCONFIG_ACPI=y") != NULL;
+	const char *what = no_mmio && no_mp ? "its root disk and more than one CPU" : no_mmio ? "its root disk" : "more than one CPU";
 	if (no_mmio || no_mp)
-		snprintf(out, size, "built without %s%s%s: it needs ACPI tables, which nook's VMM does not provide yet, to "
-			 "see %s", no_mmio ? "virtio-mmio command line devices" : "", no_mmio && no_mp ? " and " : "",
-			 no_mp ? "MP tables" : "",
-			 no_mmio && no_mp ? "its root disk and more than one CPU" : no_mmio ? "its root disk" : "more than one CPU");
+		snprintf(out, size, "built without %s%s%s: %s %s%s", no_mmio ? "virtio-mmio command line devices" : "",
+			 no_mmio && no_mp ? " and " : "", no_mp ? "MP tables" : "",
+			 acpi ? "it finds" : "and without ACPI, it cannot see", what,
+			 acpi ? " through the VMM's ACPI tables" : "");
 	return 0;
 }
 

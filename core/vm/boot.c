@@ -12,6 +12,7 @@
 #include "core/util.h"
 
 /* Offsets into the zero page (struct boot_params) and its setup header. */
+#define ZP_ACPI_RSDP_ADDR 0x070
 #define ZP_E820_ENTRIES 0x1e8
 #define ZP_SETUP_SECTS 0x1f1
 #define ZP_VID_MODE 0x1fa
@@ -82,13 +83,14 @@ static void e820_add(uint8_t *zp, uint64_t addr, uint64_t size, uint32_t type)
 	zp[ZP_E820_ENTRIES] = n + 1;
 }
 
-/* RAM below the MP table, the MP table and BIOS area reserved, RAM from 1 MiB. */
+/* RAM below the MP table, the MP table reserved, the ACPI tables and BIOS area reserved,
+ * RAM from 1 MiB. */
 static void write_e820(uint8_t *zp, uint64_t mem_size)
 {
 	zp[ZP_E820_ENTRIES] = 0;
 	e820_add(zp, 0, NK_BOOT_MPTABLE, E820_RAM);
 	e820_add(zp, NK_BOOT_MPTABLE, NK_BOOT_LOWMEM_END - NK_BOOT_MPTABLE, E820_RESERVED);
-	e820_add(zp, NK_BOOT_BIOS_START, NK_BOOT_KERNEL - NK_BOOT_BIOS_START, E820_RESERVED);
+	e820_add(zp, NK_BOOT_ACPI, NK_BOOT_KERNEL - NK_BOOT_ACPI, E820_RESERVED);
 	e820_add(zp, NK_BOOT_KERNEL, mem_size - NK_BOOT_KERNEL, E820_RAM);
 }
 
@@ -302,6 +304,15 @@ int nk_boot_set_cmdline(const struct nk_vm_mem *mem, const struct nk_boot_image 
 	if (!dst)
 		return nk_err_msg(err, EINVAL, "guest memory is too small for the command line");
 	memcpy(dst, cmdline, len + 1);
+	return 0;
+}
+
+int nk_boot_set_rsdp(const struct nk_vm_mem *mem, uint64_t rsdp, struct nk_err *err)
+{
+	uint8_t *zp = zero_page(mem);
+	if (!zp)
+		return nk_err_msg(err, EINVAL, "guest memory is too small for the zero page");
+	put64(zp + ZP_ACPI_RSDP_ADDR, rsdp);
 	return 0;
 }
 

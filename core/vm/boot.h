@@ -18,6 +18,9 @@
 #define NK_BOOT_CMDLINE_CAP 0x10000
 #define NK_BOOT_MPTABLE 0x9fc00 /* the last KiB of base memory, where Linux looks */
 #define NK_BOOT_LOWMEM_END 0xa0000
+/* ACPI tables (acpi.c): RSDP first, in the BIOS area Linux scans; reserved in the e820. */
+#define NK_BOOT_ACPI 0xe0000
+#define NK_BOOT_ACPI_END 0xf0000
 #define NK_BOOT_BIOS_START 0xf0000
 #define NK_BOOT_KERNEL 0x100000
 
@@ -63,6 +66,9 @@ int nk_boot_load_initrd(const struct nk_vm_mem *mem, const char *path, struct nk
 /* Write the command line and point the zero page at it. */
 int nk_boot_set_cmdline(const struct nk_vm_mem *mem, const struct nk_boot_image *img,
 			const char *cmdline, struct nk_err *err) NK_MUST_CHECK;
+
+/* Point the zero page's acpi_rsdp_addr (boot protocol 2.14+) at the RSDP. */
+int nk_boot_set_rsdp(const struct nk_vm_mem *mem, uint64_t rsdp, struct nk_err *err) NK_MUST_CHECK;
 
 /* The boot GDT and identity page tables (first 4 GiB, 2 MiB pages) for long mode. */
 int nk_boot_write_tables(const struct nk_vm_mem *mem, struct nk_err *err) NK_MUST_CHECK;

@@ -153,10 +153,35 @@ void nk_kvm_memory_free(struct nk_vm *vm)
 	vm->mem.size = 0;
 }
 
+/* KVM's 8259s start unmasked with vector base 0, and LINT0 is ExtINT: an ISA line
+ * raised before the guest programs the PICs would arrive as exception vector 0-15.
+ * Linux's real-mode setup masks them (arch/x86/boot/pm.c), but the 64-bit entry skips
+ * it, and a hardware-reduced ACPI kernel never touches the PICs (it routes everything
+ * through the IOAPIC). So leave them as that setup code would: masked, cascade open. */
+static int mask_pics(struct nk_vm *vm, struct nk_err *err)
+{
+	static const struct {
+		uint32_t id;
+		uint8_t imr;
+	} pics[] = {{KVM_IRQCHIP_PIC_MASTER, 0xfb}, {KVM_IRQCHIP_PIC_SLAVE, 0xff}};
+	for (size_t i = 0; i < sizeof(pics) / sizeof(pics[0]); i++) {
+		struct kvm_irqchip chip = {.chip_id = pics[i].id};
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &chip) < 0)
+			return nk_err_set(err, errno, "KVM_GET_IRQCHIP (8259 %u)", pics[i].id);
+		chip.chip.pic.imr = pics[i].imr;
+		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &chip) < 0)
+			return nk_err_set(err, errno, "KVM_SET_IRQCHIP (8259 %u)", pics[i].id);
+	}
+	return 0;
+}
+
 int nk_kvm_irqchip(struct nk_vm *vm, struct nk_err *err)
 {
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return nk_err_set(err, errno, "KVM_CREATE_IRQCHIP");
+	int r = mask_pics(vm, err);
+	if (r < 0)
+		return r;
 	if (!vm->caps.pit2)
 		return 0; /* a kernel can live on the LAPIC timer */
 	/* The dummy speaker makes port 0x61 answer in the kernel, which Linux's PIT

@@ -74,7 +74,7 @@ int nk_mptable_write(const struct nk_vm_mem *mem, unsigned ncpus, struct nk_err 
 		return nk_err_msg(err, EINVAL, "MP table: %u CPUs", ncpus);
 	/* The floating pointer must sit in the last KiB of base memory; the config table
 	 * may run on into the (unused) legacy video hole when there are many CPUs. */
-	size_t cap = NK_BOOT_BIOS_START - NK_BOOT_MPTABLE;
+	size_t cap = NK_BOOT_ACPI - NK_BOOT_MPTABLE;
 	uint8_t *base = nk_vm_mem_ptr(mem, NK_BOOT_MPTABLE, cap);
 	if (!base)
 		return nk_err_msg(err, EINVAL, "guest memory is too small for the MP table");

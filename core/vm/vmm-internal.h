@@ -6,16 +6,20 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "core/vm/acpi-pm.h"
+#include "core/vm/acpi.h"
 #include "core/vm/boot.h"
 #include "core/vm/bus.h"
 #include "core/vm/i8042.h"
 #include "core/vm/kvm-stats.h"
+#include "core/vm/pvpanic.h"
 #include "core/vm/serial8250.h"
 #include "core/vm/vmm.h"
 
 #define NK_VM_MAX_TIMINGS 16
 #define NK_VM_MAX_WATCHES 32
 #define NK_VM_MAX_VIRTIO 16
+#define NK_VM_MAX_MMIO 17 /* virtio-mmio slots: one per free interrupt line */
 
 /* The guest's boot boundaries (boot-marks.c). */
 enum nk_vm_boot_mark_kind {
@@ -85,9 +89,12 @@ struct nk_vm {
 	struct nk_boot_image img;
 	struct nk_serial *serial;
 	struct nk_i8042 *kbd;
+	struct nk_acpi_pm acpi_pm;	/* the FADT's sleep and reset registers */
+	struct nk_pvpanic pvpanic;
 	struct nk_kvm_stats stats; /* VM-wide; fd -1 when KVM has none */
 	uint64_t mmio_next;
 	unsigned gsi_next;
+	struct nk_acpi_mmio mmio_slots[NK_VM_MAX_MMIO]; /* handed out: the DSDT lists them */
 
 	unsigned steps_done;
 	struct nk_vm_timing timings[NK_VM_MAX_TIMINGS];

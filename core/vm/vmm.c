@@ -15,6 +15,7 @@
 /* ISA lines that no device of ours uses, then the IOAPIC-only ones (8 is the RTC,
  * 13 the FPU on old boards). */
 static const uint8_t mmio_gsis[] = {5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23};
+_Static_assert(NK_ARRAY_SIZE(mmio_gsis) == NK_VM_MAX_MMIO, "one slot per line");
 
 static void kick_handler(int sig)
 {
@@ -41,6 +42,21 @@ static int install_kick_handler(struct nk_err *err)
 static void i8042_reset(void *opaque)
 {
 	nk_vm_end(opaque, NK_VM_EXIT_RESET, -1, 0, 0, "reset through the i8042");
+}
+
+static void acpi_poweroff(void *opaque)
+{
+	nk_vm_end(opaque, NK_VM_EXIT_POWEROFF, -1, 0, 0, "power off through ACPI (S5)");
+}
+
+static void acpi_reset(void *opaque)
+{
+	nk_vm_end(opaque, NK_VM_EXIT_RESET, -1, 0, 0, "reset through the ACPI reset register");
+}
+
+static void pvpanic_panicked(void *opaque)
+{
+	nk_vm_end(opaque, NK_VM_EXIT_CRASHED, -1, 0, 0, "the guest reported a panic (pvpanic)");
 }
 
 static int step_kvm(struct nk_vm *vm, struct nk_err *err)
@@ -79,8 +95,18 @@ static int step_devices(struct nk_vm *vm, struct nk_err *err)
 			  vm->kbd, err);
 	if (r < 0)
 		return r;
-	return nk_vm_bus_add(&vm->bus, "boot-mark", NK_VM_BUS_PIO, NK_VM_BOOT_MARK_PORT, 1, &nk_vm_boot_mark_ops,
-			     vm, err);
+	r = nk_vm_bus_add(&vm->bus, "boot-mark", NK_VM_BUS_PIO, NK_VM_BOOT_MARK_PORT, 1, &nk_vm_boot_mark_ops,
+			  vm, err);
+	if (r < 0)
+		return r;
+	vm->acpi_pm = (struct nk_acpi_pm){.poweroff = acpi_poweroff, .reset = acpi_reset, .opaque = vm};
+	r = nk_vm_bus_add(&vm->bus, "acpi-pm", NK_VM_BUS_PIO, NK_ACPI_PM_PORT, NK_ACPI_PM_LEN, &nk_acpi_pm_ops,
+			  &vm->acpi_pm, err);
+	if (r < 0)
+		return r;
+	vm->pvpanic = (struct nk_pvpanic){.panicked = pvpanic_panicked, .opaque = vm};
+	return nk_vm_bus_add(&vm->bus, "pvpanic", NK_VM_BUS_PIO, NK_PVPANIC_PORT, 1, &nk_pvpanic_ops,
+			     &vm->pvpanic, err);
 }
 
 static void undo_devices(struct nk_vm *vm)
@@ -302,6 +328,11 @@ int nk_vm_run(struct nk_vm *vm, struct nk_vm_exit *why, struct nk_err *err)
 	int r = nk_boot_set_cmdline(&vm->mem, &vm->img, vm->cmdline, err);
 	if (r < 0)
 		return r;
+	/* Now that every virtio device is attached: the DSDT lists them. */
+	struct nk_acpi_config acpi = {.ncpus = vm->nvcpus, .virtio = vm->mmio_slots, .nvirtio = vm->gsi_next};
+	r = nk_acpi_write(&vm->mem, &acpi, err);
+	if (r < 0)
+		return r;
 	atomic_store(&vm->running, 1);
 	/* Threads start with every signal blocked and unblock only the kick themselves. */
 	sigset_t all, old;
@@ -480,6 +511,7 @@ int nk_vm_alloc_mmio(struct nk_vm *vm, uint64_t len, uint64_t *base, uint32_t *g
 		return r;
 	*base = vm->mmio_next;
 	*gsi = mmio_gsis[vm->gsi_next];
+	vm->mmio_slots[vm->gsi_next] = (struct nk_acpi_mmio){.base = *base, .len = len, .gsi = *gsi};
 	vm->mmio_next += len;
 	vm->gsi_next++;
 	return 0;

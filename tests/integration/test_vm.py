@@ -80,6 +80,20 @@ def test_triple_fault_ends_as_crashed(nook):
     assert st["exit_reason"] == "crashed"
 
 
+def test_poweroff_and_panic_through_acpi_end_as_poweroff_and_crashed(nook):
+    p = vm(nook, "--name", "off", "--cpus", "2", "busybox", cmdline="nook.mode=poweroff", timeout=60)
+    assert "acpi madt lapics=2 mptable_cpus=2 ok" in p.stdout, p.stdout + p.stderr
+    # The root disk and the rng, each found in the DSDT as in virtio_mmio.device=.
+    assert "acpi dsdt virtio=2 live=2 cmdline_slots=2 pvpanic=0x505 ok" in p.stdout, p.stdout
+    st = nook.state("off")
+    assert st["exit_reason"] == "poweroff" and st["exit_code"] == 0, st
+    p = vm(nook, "--name", "pan", "busybox", cmdline="nook.mode=panic", timeout=60)
+    assert p.returncode == 1
+    st = nook.state("pan")
+    assert st["exit_reason"] == "crashed" and "pvpanic" in st.get("error", ""), st
+    assert "FAIL" not in p.stdout
+
+
 def test_console_input_reaches_the_guest(nook):
     import pexpect
     # Typed once the guest asks: its UART setup clears whatever came before (as a real one does).

@@ -4,7 +4,9 @@ libnook.a's VMM with the serial port on stdio, and these tests assert on the gue
 import os
 import re
 import select
+import shutil
 import statistics
+import struct
 import subprocess
 import time
 
@@ -98,6 +100,7 @@ def test_boot_transcript_cmdline_e820_initrd_irqs(tmp_path):
     assert f"bytes={len(initrd)} fnv1a=0x{fnv1a(initrd):08x} ok" in rd, rd
     addr = int(re.search(r"addr=(0x[0-9a-f]+)", rd).group(1), 16)
     assert addr % 4096 == 0 and addr + len(initrd) <= 128 << 20
+    assert r.line("pic masked at entry ") == "nook-guest: pic masked at entry master=0xfb slave=0xff ok"
     assert r.line("irq timer count=").endswith(" ok")
     assert r.line("irq serial count=").endswith(" ok")
     assert r.line("done")
@@ -248,3 +251,98 @@ def test_console_that_nobody_reads_never_stalls_the_guest():
     assert dropped > 0
     # The guest went on: it reached the end even though its output was not consumed.
     assert r.run_ms < 30000
+
+
+# --- ACPI: the tables a Linux guest without MP-table parsing or virtio_mmio.device=
+# needs (core/vm/acpi.c), read by the guest through the zero page as Linux reads them.
+
+def test_acpi_tables_list_every_vcpu_and_virtio_device(tmp_path):
+    disk = tmp_path / "disk.img"
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    for vcpus, devices in ((1, []), (2, ["--rng", "--net-dgram", "--blk", str(disk)])):
+        r = runvm("--vcpus", str(vcpus), *devices)
+        assert r.reason == "reset", r.err + r.out
+        assert r.line("acpi rsdp=0xe0000 ").endswith("checksums ok"), r.out
+        assert r.line("acpi madt ") == f"nook-guest: acpi madt lapics={vcpus} mptable_cpus={vcpus} ok"
+        assert r.line("acpi fadt ") == "nook-guest: acpi fadt hw_reduced=1 sleep_control=io:0x600 ok"
+        n = len(devices) and 3
+        assert r.line("acpi dsdt ") == \
+            f"nook-guest: acpi dsdt virtio={n} live={n} cmdline_slots={n} pvpanic=0x505 ok"
+        assert "FAIL" not in r.out
+
+
+def test_guest_panic_through_pvpanic_ends_as_crashed():
+    r = runvm("--cmdline", "nook.mode=panic")
+    assert r.line("pvpanic port=0x505 events=0x1")
+    assert r.reason == "crashed" and r.rc == 2, r.err
+    assert "panic (pvpanic)" in r.detail
+    assert "FAIL" not in r.out
+
+
+def test_guest_poweroff_through_the_fadt_sleep_register():
+    r = runvm("--cmdline", "nook.mode=poweroff", "--vcpus", "2")
+    assert r.line("acpi poweroff slp_typ=5 port=0x600")
+    assert r.reason == "poweroff" and r.rc == 0, r.err
+    assert "ACPI (S5)" in r.detail
+    assert "FAIL" not in r.out
+
+
+def dumped(err):
+    """The bytes runvm --dump printed."""
+    return bytes(int(b, 16) for ln in re.findall(r"^runvm: dump (.*)$", err, re.M) for b in ln.split())
+
+
+def test_acpi_tables_disassemble_with_iasl(tmp_path):
+    """The tables of a real VM with three virtio devices, read back by ACPICA's own
+    disassembler (the reference the kernel's ACPI interpreter shares its code with)."""
+    if not shutil.which("iasl"):
+        skip_or_fail("iasl is missing (Debian's acpica-tools, in the Makefile's DEB_TEST)")
+    disk = tmp_path / "disk.img"
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    base = 0xe0000
+    r = runvm("--vcpus", "2", "--rng", "--net-dgram", "--blk", str(disk), "--dump", f"{base:#x}:0x1000")
+    assert r.reason == "reset", r.err
+    area = dumped(r.err)
+    assert len(area) == 0x1000
+
+    def table(addr):
+        off = addr - base
+        length = struct.unpack_from("<I", area, off + 4)[0]
+        t = area[off:off + length]
+        assert sum(t) % 256 == 0, t[:4]
+        return t
+
+    assert area[:8] == b"RSD PTR " and sum(area[:20]) % 256 == 0 and sum(area[:36]) % 256 == 0
+    xsdt = table(struct.unpack_from("<Q", area, 24)[0])
+    tables = {}
+    for off in range(36, len(xsdt), 8):
+        t = table(struct.unpack_from("<Q", xsdt, off)[0])
+        tables[t[:4].decode()] = t
+    assert sorted(tables) == ["APIC", "FACP"]
+    tables["DSDT"] = table(struct.unpack_from("<Q", tables["FACP"], 140)[0])
+    text = {}
+    for sig, t in tables.items():
+        (tmp_path / f"{sig}.dat").write_bytes(t)
+        p = subprocess.run(["iasl", "-d", f"{sig}.dat"], cwd=tmp_path, capture_output=True, text=True)
+        assert p.returncode == 0, p.stdout + p.stderr
+        text[sig] = (tmp_path / f"{sig}.dsl").read_text()
+    dsdt = text["DSDT"]
+    slots = re.findall(r"virtio_mmio\.device=4K@(0x[0-9a-f]+):(\d+)", r.line("cmdline="))
+    assert len(slots) == 3
+    assert dsdt.count('Name (_HID, "LNRO0005")') == 3
+    for addr, gsi in slots:
+        assert re.search(rf"Memory32Fixed \(ReadWrite,\s+0x{int(addr, 16):08X},\s+// Address Base\s+"
+                         r"0x00001000,", dsdt), dsdt
+        assert re.search(rf"Interrupt \(ResourceConsumer, Level, ActiveHigh, Exclusive, ,, \)\s+"
+                         rf"\{{\s+0x{int(gsi):08X},", dsdt), dsdt
+    assert 'Name (_HID, "QEMU0001")' in dsdt and "0x0505," in dsdt
+    assert 'EisaId ("PNP0501")' in dsdt and 'EisaId ("PNP0303")' in dsdt
+    assert re.search(r"Name \(_S5, Package \(0x04\)[^{]*\{\s+0x05,", dsdt), dsdt
+    assert text["APIC"].count("[Processor Local APIC]") == 2
+    assert text["APIC"].count("Processor Enabled : 1") == 2
+    fadt = text["FACP"]
+    assert re.search(r"Hardware Reduced \(V5\) : 1", fadt), fadt
+    assert re.search(r"Sleep Control Register.*?Space ID : 01 \[SystemIO\].*?Address : 0000000000000600",
+                     fadt, re.S), fadt

@@ -80,11 +80,22 @@ def test_a_file_on_the_root_disk_survives_stop_and_start(linux):
     assert first.strip() in linux("logs", "p").stdout
 
 
+def test_the_command_ending_powers_the_vm_off_through_acpi(linux):
+    """/init's `poweroff -f` reaches the FADT's sleep control register (S5): the run
+    ends as poweroff, not as the reset a kernel without ACPI power-off falls back to."""
+    p = linux("run", "--vm", "--name", "o", "busybox", "--", "true", timeout=180)
+    assert p.returncode == 0, p.stderr
+    assert linux.state("o")["exit_reason"] == "poweroff"
+
+
 def test_guest_panic_ends_as_crashed(linux):
+    """The panic reaches the VMM through pvpanic (QEMU0001 in the DSDT, pvpanic_mmio in
+    nook's initramfs) before panic=-1 reboots."""
     p = linux("run", "--vm", "--name", "x", "busybox", "--", "sh", "-c", "echo c > /proc/sysrq-trigger",
               timeout=180)
     assert p.returncode != 0
-    assert linux.state("x")["exit_reason"] == "crashed"
+    st = linux.state("x")
+    assert st["exit_reason"] == "crashed" and "pvpanic" in st.get("error", ""), st
 
 
 def test_two_vms_at_once(linux):

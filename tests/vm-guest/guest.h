@@ -89,6 +89,12 @@ extern uint64_t boot_tsc;
 extern volatile uint32_t irq_counts[256];
 extern uint64_t tsc_khz;
 
+/* acpi-checks.c: the VMM's ACPI tables, found through the zero page. cpus is what the MP
+ * table says; poweroff and panic return only when the VMM did not stop the VM. */
+void guest_acpi_check(unsigned cpus);
+void guest_acpi_poweroff(void);
+void guest_acpi_panic(void);
+
 /* The virtio test hook: a tests/vm-guest/virtio-*.c may define it. kind is "blk",
  * "net" or "rng"; base/irq come from the virtio_mmio.device= slot whose DeviceID
  * matches. Return 0 on success; print your own "nook-guest: virtio-<kind> ..." lines. */
