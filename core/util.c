@@ -278,3 +278,16 @@ void nk_close_fds_from(int from)
 	for (int fd = from; fd < 65536; fd++)
 		close(fd);
 }
+
+void nk_proc_comm(pid_t pid, char *buf, size_t size)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/comm", (int)pid);
+	buf[0] = '\0';
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}

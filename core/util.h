@@ -56,6 +56,8 @@ ssize_t nk_read_full(int fd, void *buf, size_t len);
 
 /* Process start time (field 22 of /proc/PID/stat), to recognise a pid that was reused. */
 uint64_t nk_proc_start_time(pid_t pid);
+/* A process's name (/proc/PID/comm) into buf; "" when it is gone. */
+void nk_proc_comm(pid_t pid, char *buf, size_t size);
 /* True when pid is alive and still the process that started at start_time. */
 int nk_proc_alive(pid_t pid, uint64_t start_time);
 

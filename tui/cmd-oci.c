@@ -288,13 +288,8 @@ static int cmd_ps(struct oci_cli *o, int argc, char **argv)
 			printf("%s%d", i ? "," : "[", (int)pids[i]);
 			continue;
 		}
-		char p[64], cmd[256] = "";
-		snprintf(p, sizeof(p), "/proc/%d/comm", (int)pids[i]);
-		FILE *f = fopen(p, "re");
-		if (f && fgets(cmd, sizeof(cmd), f))
-			cmd[strcspn(cmd, "\n")] = '\0';
-		if (f)
-			fclose(f);
+		char cmd[256];
+		nk_proc_comm(pids[i], cmd, sizeof(cmd));
 		printf("%-8d %s\n", (int)pids[i], cmd);
 	}
 	if (json)
