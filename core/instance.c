@@ -178,9 +178,9 @@ static int instance_exists(const struct nk_paths *paths, const char *name, struc
 	struct nk_err ignored;
 	if (access(p, F_OK) < 0 && nk_inst_oci_get(name, &oci, &ignored) == 0)
 		return nk_err_msg(err, ENOENT,
-				  "%s is a container of the OCI runtime interface (root %s): its engine manages it "
-				  "(or use `nook oci --root %s kill|delete %s`)",
-				  name, nk_inst_oci_root(), nk_inst_oci_root(), name);
+				  "%s is an OCI runtime container: its engine manages it (or `nook oci --root %s "
+				  "kill|delete %s`)",
+				  name, nk_inst_oci_root(), name);
 	if (access(p, F_OK) < 0)
 		return nk_err_msg(err, ENOENT, "no such instance: %s (see `nook ls -a`)", name);
 	return 0;

@@ -215,7 +215,7 @@ void dash_data_apply(struct nk_dash *d)
 			struct nk_instance_info info;
 			struct nk_err err;
 			struct dash_row *r = dash_row_find(d, d->pending[i]);
-			if (nk_inst_get(d->paths, d->pending[i], &info, &err) < 0) {
+			if (nk_inst_get_any(d->paths, d->pending[i], &info, &err) < 0) {
 				if (err.code == ENOENT && r)
 					row_remove(d, d->pending[i]);
 			} else if (r) {
@@ -286,7 +286,12 @@ void dash_data_check_alive(struct nk_dash *d)
 	}
 	for (size_t i = 0; i < d->nrows; i++) {
 		const struct nk_state *s = &d->rows[i]->info.state;
-		if ((s->status == NK_RUNNING || s->status == NK_PAUSED) && !nk_proc_alive(s->monitor_pid, s->monitor_start))
+		/* A runtime container (kind oci) has no monitor: its own process is what lives. */
+		int oci = !strcmp(d->rows[i]->info.kind, "oci");
+		pid_t pid = oci ? s->init_pid : s->monitor_pid;
+		uint64_t start = oci ? s->init_start : s->monitor_start;
+		if ((s->status == NK_RUNNING || s->status == NK_PAUSED || (oci && s->status == NK_CREATED)) &&
+		    !nk_proc_alive(pid, start))
 			dash_data_touch(d, d->rows[i]->info.name);
 	}
 }

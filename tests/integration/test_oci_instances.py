@@ -1,54 +1,12 @@
 """Containers made through the OCI runtime interface show in nook's own views (ls, stats)
 as kind "oci", and nook's lifecycle commands point to their engine instead of acting."""
 import json
-import os
-import shutil
 import subprocess
-import time
 import uuid
 
 import pytest
-
-BUSYBOX = shutil.which("busybox") or "/bin/busybox"
-
-
-def make_bundle(path, args, cgroup):
-    rootfs = os.path.join(path, "rootfs")
-    os.makedirs(os.path.join(rootfs, "bin"))
-    shutil.copy(BUSYBOX, os.path.join(rootfs, "bin", "busybox"))
-    for tool in ("sh", "sleep", "true"):
-        os.symlink("busybox", os.path.join(rootfs, "bin", tool))
-    config = {
-        "ociVersion": "1.0.2",
-        "process": {"args": args, "cwd": "/", "env": ["PATH=/bin"],
-                    "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"],
-                                     "permitted": ["CAP_KILL"]}},
-        "root": {"path": "rootfs"},
-        "hostname": "oci",
-        "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
-        "linux": {"namespaces": [{"type": t} for t in ("pid", "mount", "ipc", "uts", "network")],
-                  "cgroupsPath": cgroup,
-                  "resources": {"pids": {"limit": 64}}},
-    }
-    with open(os.path.join(path, "config.json"), "w") as f:
-        json.dump(config, f)
-
-
-def nook_bin(nook):
-    from conftest import NOOK
-    return NOOK
-
-
-def remove_cgroup(relpath):
-    for top in ["/sys/fs/cgroup"] + [os.path.join("/sys/fs/cgroup", d) for d in os.listdir("/sys/fs/cgroup")]:
-        parts = relpath.strip("/").split("/")
-        for depth in range(len(parts), 0, -1):
-            d = os.path.join(top, *parts[:depth])
-            if os.path.isdir(d) and not os.path.islink(top):
-                try:
-                    os.rmdir(d)
-                except OSError:
-                    pass
+from conftest import NOOK
+from nooktest import make_oci_bundle, remove_cgroup_path
 
 
 @pytest.fixture
@@ -61,7 +19,7 @@ def oci(nook, tmp_path):
         # nook() would wait on until the container ends.
         out = open(tmp_path / "container-output", "a")
         p = nook("oci", "--root", root, *args) if args[0] != "create" else \
-            subprocess.run([nook_bin(nook), "oci", "--root", root, *args], env=nook.env, stdin=subprocess.DEVNULL,
+            subprocess.run([NOOK, "oci", "--root", root, *args], env=nook.env, stdin=subprocess.DEVNULL,
                            stdout=out, stderr=out, text=True, timeout=60)
         out.close()
         if args[0] == "create":
@@ -74,7 +32,7 @@ def oci(nook, tmp_path):
     yield run
     for cid, cgroup in made:
         run("delete", "--force", cid, check=False)
-        remove_cgroup(cgroup)
+        remove_cgroup_path(cgroup)
 
 
 def test_runtime_containers_show_in_ls_and_stats(nook, oci, tmp_path):
@@ -82,7 +40,7 @@ def test_runtime_containers_show_in_ls_and_stats(nook, oci, tmp_path):
     cgroup = f"/nook-test-oci-ls/{cid}"
     bundle = tmp_path / "bundle"
     bundle.mkdir()
-    make_bundle(str(bundle), ["sleep", "1000"], cgroup)
+    make_oci_bundle(str(bundle), ["sleep", "1000"], cgroup)
     oci.made.append((cid, cgroup))
     oci("create", "--bundle", str(bundle), cid)
 
@@ -105,7 +63,7 @@ def test_runtime_containers_show_in_ls_and_stats(nook, oci, tmp_path):
 
     p = nook("stop", cid)
     assert p.returncode != 0
-    assert "OCI runtime" in p.stderr and "engine" in p.stderr
+    assert "OCI runtime container" in p.stderr and "engine manages it" in p.stderr
 
     oci("delete", "--force", cid)
     assert cid not in nook("ls", "-a", check=True).stdout
@@ -116,7 +74,7 @@ def test_long_engine_ids_are_shown_and_found_by_their_first_twelve(nook, oci, tm
     cgroup = f"/nook-test-oci-ls/{cid[:16]}"
     bundle = tmp_path / "bundle"
     bundle.mkdir()
-    make_bundle(str(bundle), ["sleep", "1000"], cgroup)
+    make_oci_bundle(str(bundle), ["sleep", "1000"], cgroup)
     oci.made.append((cid, cgroup))
     oci("create", "--bundle", str(bundle), cid)
     oci("start", cid)

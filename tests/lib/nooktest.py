@@ -123,3 +123,39 @@ def drop_busybox_cache():
     for cache in _busybox_cache.values():
         shutil.rmtree(cache, ignore_errors=True)
     _busybox_cache.clear()
+
+
+def make_oci_bundle(path, args, cgroup):
+    """An OCI bundle at path: a busybox rootfs, args as the process, its own cgroupsPath."""
+    rootfs = os.path.join(path, "rootfs")
+    os.makedirs(os.path.join(rootfs, "bin"))
+    shutil.copy(shutil.which("busybox") or "/bin/busybox", os.path.join(rootfs, "bin", "busybox"))
+    for tool in ("sh", "sleep", "true"):
+        os.symlink("busybox", os.path.join(rootfs, "bin", tool))
+    caps = ["CAP_KILL"]
+    config = {
+        "ociVersion": "1.0.2",
+        "process": {"args": args, "cwd": "/", "env": ["PATH=/bin"],
+                    "capabilities": {"bounding": caps, "effective": caps, "permitted": caps}},
+        "root": {"path": "rootfs"},
+        "hostname": "oci",
+        "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+        "linux": {"namespaces": [{"type": t} for t in ("pid", "mount", "ipc", "uts", "network")],
+                  "cgroupsPath": cgroup,
+                  "resources": {"pids": {"limit": 64}}},
+    }
+    with open(os.path.join(path, "config.json"), "w") as f:
+        json.dump(config, f)
+
+
+def remove_cgroup_path(relpath):
+    """rmdir a cgroup path (deepest first) in every hierarchy: what a bundle's cgroupsPath made."""
+    base = "/sys/fs/cgroup"
+    tops = [base] + [os.path.join(base, d) for d in os.listdir(base) if not os.path.islink(os.path.join(base, d))]
+    parts = relpath.strip("/").split("/")
+    for top in tops:
+        for depth in range(len(parts), 0, -1):
+            try:
+                os.rmdir(os.path.join(top, *parts[:depth]))
+            except OSError:
+                pass

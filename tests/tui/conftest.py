@@ -102,7 +102,7 @@ def dashboard(nook):
         full.pop("NO_COLOR", None)
         full.update(env)
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in full.items()
-                           if k in ("NOOK_ROOT", "NOOK_RUN", "TERM", "LANG", "LC_ALL", "NO_COLOR", "HOME",
+                           if k in ("NOOK_ROOT", "NOOK_RUN", "NOOK_OCI_ROOT", "TERM", "LANG", "LC_ALL", "NO_COLOR", "HOME",
                                     "PATH", "NOOK_PROFILES"))
         # The pane outlives the dashboard so a crash stays readable in the failure output.
         cmd = f"env -i {exports} {shlex.quote(NOOK)} tui; echo \"[dashboard exited $?]\"; sleep 600"

@@ -2,6 +2,7 @@
 detach, filter, sort, the mouse, delete; logs, exec and help at 80x24; a monochrome vt100
 run; many instances; the start-up bar and the Compare view. Assertions read capture-pane
 text."""
+import os
 import re
 import subprocess
 import time
@@ -285,3 +286,30 @@ def test_overview_start_up_bar_and_compare_view(nook, dashboard):
     s.wait(r"\[running\]", gone=True, timeout=60)
     # The comparison's throwaway instances are gone.
     assert nook.instances() == ["ctr1", "vm1"]
+
+
+def test_runtime_container_shows_with_live_numbers(nook, dashboard, tmp_path):
+    """A container made through the OCI runtime interface (as podman would) is a row of kind
+    oci with live figures; the dashboard's stop points to its engine instead of acting."""
+    from nooktest import make_oci_bundle, remove_cgroup_path
+    cgroup = f"/nook-test-tui-oci/{os.getpid()}"
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    make_oci_bundle(str(bundle), ["sh", "-c", "while :; do :; done"], cgroup)
+    root = nook.env["NOOK_OCI_ROOT"]
+    try:
+        with open(tmp_path / "out", "w") as out:
+            subprocess.run([NOOK, "oci", "--root", root, "create", "--bundle", str(bundle), "spin"], env=nook.env,
+                           stdin=subprocess.DEVNULL, stdout=out, stderr=out, check=True, timeout=30)
+        nook("oci", "--root", root, "start", "spin", check=True)
+        s = dashboard(120, 30)
+        # CPU% needs two samples; a busy loop shows a real share of a core.
+        s.wait_row("spin", r"\boci\s+running\s.*\s[1-9]\d*\.\d\s", timeout=15)
+        s.keys("s")
+        s.wait(r"engine manages it")
+        assert s.wait_row("spin", r"\boci\s+running")
+        nook("oci", "--root", root, "delete", "--force", "spin", check=True)
+        s.wait(r"Instances 0/0", timeout=15)
+    finally:
+        nook("oci", "--root", root, "delete", "--force", "spin")
+        remove_cgroup_path(cgroup)
