@@ -17,6 +17,7 @@
 #include "paths.h"
 #include "spec.h"
 #include "util.h"
+#include "vm-disk.h"
 
 static void free_strv(char **v)
 {
@@ -269,6 +270,7 @@ int nk_image_remove(const struct nk_paths *paths, const char *name, struct nk_er
 	if (image_in_use(paths, name, user, sizeof(user)))
 		return nk_err_msg(err, EBUSY, "image %s is used by instance %s: remove that first (`nook rm %s`)",
 				  name, user, user);
+	nk_vm_disk_forget_image(paths, name);
 	return nk_rm_rf(dir, err);
 }
 

@@ -93,7 +93,7 @@ static int publish(const struct nk_paths *paths, const struct nk_run_opts *opts,
 		if (nk_fmt(p, sizeof(p), "%s/" NK_VM_DISK_FILE, stage) < 0)
 			r = nk_err_msg(err, ENAMETOOLONG, "NOOK_ROOT is too long");
 		else if ((r = nk_vm_disk_size(img->rootfs, opts->vm_disk_size, &disk_size, err)) == 0)
-			r = nk_vm_disk_make(img->rootfs, p, disk_size, err);
+			r = nk_vm_disk_make_cached(paths, img->rootfs, p, disk_size, err);
 	}
 	if (r == 0 && (r = nk_spec_build(opts, name, img, final, &json, err)) == 0 &&
 	    (r = nk_fmt(p, sizeof(p), "%s/config.json", stage)) == 0)

@@ -106,14 +106,15 @@ int nk_vm_disk_make(const char *rootfs, const char *path, uint64_t size, struct 
 	return r;
 }
 
-int nk_vm_disk_ensure(const char *rootfs, const char *path, uint64_t requested, int *made, struct nk_err *err)
+int nk_vm_disk_ensure(const struct nk_paths *paths, const char *rootfs, const char *path, uint64_t requested,
+		      int *made, struct nk_err *err)
 {
 	*made = 0;
 	if (access(path, F_OK) == 0)
 		return 0;
 	uint64_t size;
 	int r = nk_vm_disk_size(rootfs, requested, &size, err);
-	if (r == 0 && (r = nk_vm_disk_make(rootfs, path, size, err)) == 0)
+	if (r == 0 && (r = nk_vm_disk_make_cached(paths, rootfs, path, size, err)) == 0)
 		*made = 1;
 	return r;
 }

@@ -92,7 +92,7 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_paths *paths
 	/* The root disk was made at create; made again from the image if it went missing. */
 	nk_autofree char *cmdline = NULL;
 	int r = 0;
-	if (spec->vm_disk && (r = nk_vm_disk_ensure(spec->rootfs_lower, spec->vm_disk, spec->vm_disk_size,
+	if (spec->vm_disk && (r = nk_vm_disk_ensure(paths, spec->rootfs_lower, spec->vm_disk, spec->vm_disk_size,
 						     &vi->disk_made, err)) < 0)
 		goto fail;
 	if ((r = nk_vm_boot_args(spec, &cmdline, err)) < 0)

@@ -134,3 +134,28 @@ def test_the_disk_is_made_with_the_instance_and_again_if_it_went_missing(nook):
     nook("start", "-a", "m", check=True, timeout=60)
     assert EXT4_SEEN in nook("logs", "m").stdout
     assert "busybox" in debugfs(disk, "ls /bin").stdout
+
+
+def test_disks_come_from_a_per_image_cache_and_stay_separate(nook, tmp_path):
+    """The image's disk is made once (NOOK_ROOT/cache/disks) and copied per instance: two
+    instances get two files, a write to one is not in the other, and `image rm` takes the
+    cached disk along."""
+    cache = os.path.join(nook.root, "cache", "disks")
+    for name in ("one", "two"):
+        p = vm(nook, "--name", name, "busybox", timeout=60)
+        assert p.returncode == 0 and EXT4_SEEN in p.stdout, p.stdout + p.stderr
+    cached = [f for f in os.listdir(cache) if f.startswith("busybox-") and f.endswith(".ext4")]
+    assert len(cached) == 1, cached
+    a, b = disk_of(nook, "one"), disk_of(nook, "two")
+    assert os.stat(a).st_ino != os.stat(b).st_ino
+    src = tmp_path / "mine.txt"
+    src.write_text("only in one\n")
+    assert debugfs(a, f"write {src} /mine.txt", write=True).returncode == 0
+    assert debugfs(a, "cat /mine.txt").stdout == "only in one\n"
+    assert "File not found" in debugfs(b, "cat /mine.txt").stderr
+    assert "File not found" in debugfs(os.path.join(cache, cached[0]), "cat /mine.txt").stderr
+    # Sparse like the cached one: the copy holds the data blocks, not the size.
+    assert os.stat(a).st_blocks * 512 < os.stat(a).st_size // 4
+    nook("rm", "one", "two", check=True)
+    nook("image", "rm", "busybox", check=True)
+    assert [f for f in os.listdir(cache) if f.startswith("busybox-")] == []
