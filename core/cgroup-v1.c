@@ -176,6 +176,18 @@ static int v1_supports(struct nk_cgroup *cg, const struct nk_limits *l, struct n
 	return 0;
 }
 
+static int v1_attach_self(struct nk_cgroup *cg, struct nk_err *err)
+{
+	for (size_t i = 0; i < NK_ARRAY_SIZE(controllers); i++) {
+		if (!hierarchy_present(cg, controllers[i]))
+			continue;
+		int r = write_file(cg, controllers[i], "tasks", "0", err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int v1_attach(struct nk_cgroup *cg, pid_t pid, struct nk_err *err)
 {
 	char s[32];
@@ -335,6 +347,7 @@ const struct nk_cgroup_ops nk_cgroup_v1_ops = {
     .create = v1_create,
     .set_limits = v1_set_limits,
     .attach = v1_attach,
+    .attach_self = v1_attach_self,
     .open_reader = v1_open_reader,
     .read_stats = v1_read_stats,
     .freeze = v1_freeze,

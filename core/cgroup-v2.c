@@ -131,6 +131,12 @@ static int v2_supports(struct nk_cgroup *cg, const struct nk_limits *l, struct n
 	return 0;
 }
 
+/* A domain group takes whole processes only, through cgroup.procs ("0": the caller's). */
+static int v2_attach_self(struct nk_cgroup *cg, struct nk_err *err)
+{
+	return write_file(cg, "cgroup.procs", "0", err);
+}
+
 static int v2_attach(struct nk_cgroup *cg, pid_t pid, struct nk_err *err)
 {
 	char s[32];
@@ -261,6 +267,7 @@ const struct nk_cgroup_ops nk_cgroup_v2_ops = {
     .create = v2_create,
     .set_limits = v2_set_limits,
     .attach = v2_attach,
+    .attach_self = v2_attach_self,
     .open_reader = v2_open_reader,
     .read_stats = v2_read_stats,
     .freeze = v2_freeze,

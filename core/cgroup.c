@@ -2,6 +2,7 @@
 #include "cgroup.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,4 +127,24 @@ int nk_cgroup_pids(const struct nk_cgroup *cg, pid_t **pids, size_t *count, stru
 	}
 	fclose(f);
 	return 0;
+}
+
+/* "Threads:\t1" in /proc/self/status. */
+static int single_threaded(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *t = strstr(buf, "\nThreads:");
+	return t && strtol(t + strlen("\nThreads:"), NULL, 10) == 1;
+}
+
+int nk_cgroup_join(struct nk_cgroup *cg, struct nk_err *err)
+{
+	return single_threaded() ? cg->ops->attach_self(cg, err) : cg->ops->attach(cg, getpid(), err);
 }

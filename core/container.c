@@ -236,7 +236,7 @@ static void oci_wait_and_exec(const struct nk_spec *spec, const struct nk_contai
 }
 
 static void container_init(const struct nk_paths *paths, const struct nk_spec *spec,
-			   const struct nk_container_opts *opts, int sync_fd)
+			   const struct nk_container_opts *opts, struct nk_cgroup *cg, int sync_fd)
 {
 	const struct nk_container_io *io = &opts->io;
 	struct nk_err err = {0};
@@ -251,6 +251,9 @@ static void container_init(const struct nk_paths *paths, const struct nk_spec *s
 	 * (the first cgroup move can wait out an RCU grace period: better not in series). */
 	if (read(sync_fd, &m, sizeof(m)) != sizeof(m) || m.type != SYNC_GO)
 		_exit(NK_EXIT_NOOK_FAILED);
+	/* Not born in its group (cgroup v1): it moves itself, the cheap way (cgroup.h). */
+	if (cg && nk_cgroup_join(cg, &err) < 0)
+		goto fail;
 	if (join_namespaces(spec, &err) < 0)
 		goto fail;
 	if (nk_rootfs_prepare(paths, spec, io->console >= 0 ? io->console_path : NULL, &err) < 0)
@@ -410,7 +413,8 @@ int nk_container_start(const struct nk_paths *paths, const struct nk_spec *spec,
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		container_init(paths, spec, opts, sv[1]);
+		/* The OCI model's hooks need the child in its group before GO: the parent moves it. */
+		container_init(paths, spec, opts, in_cgroup || opts->oci ? NULL : cg, sv[1]);
 		_exit(NK_EXIT_NOOK_FAILED);
 	}
 	c->timeline.at_ns[NK_PHASE_CLONE] = nk_now_ns();
@@ -422,10 +426,8 @@ int nk_container_start(const struct nk_paths *paths, const struct nk_spec *spec,
 	if (opts->oci && ((!in_cgroup && (r = cg->ops->attach(cg, c->init_pid, err)) < 0) ||
 			  (r = opts->oci->created(opts->oci->opaque, c->init_pid, err)) < 0))
 		goto undo_child;
-	if (opts->oci)
-		in_cgroup = 1;
 	/* Go once to build the root, once more when cgroup and network are in place. */
-	if (write(c->sync_fd, &m, sizeof(m)) != sizeof(m) || (!in_cgroup && (r = cg->ops->attach(cg, c->init_pid, err)) < 0) ||
+	if (write(c->sync_fd, &m, sizeof(m)) != sizeof(m) ||
 	    (opts->hook.prepare && (r = opts->hook.prepare(opts->hook.opaque, c->init_pid, err)) < 0)) {
 		r = r < 0 ? r : nk_err_set(err, errno, "cannot start the container's init");
 		goto undo_child;

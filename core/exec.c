@@ -78,7 +78,7 @@ static void exec_child(struct nk_spec *spec, const struct nk_seccomp_prog *secco
 {
 	struct nk_err err = {0};
 	/* Join the cgroup from the host side, before the cgroup namespace hides it. */
-	if (cg->ops->attach(cg, getpid(), &err) < 0)
+	if (nk_cgroup_join(cg, &err) < 0)
 		child_fail(2, &err, NK_EXIT_NOOK_FAILED);
 	for (size_t i = 0; i < NK_ARRAY_SIZE(namespaces); i++) {
 		if (ns_fds[i] >= 0 && setns(ns_fds[i], namespaces[i].flag) < 0) {

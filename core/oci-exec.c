@@ -122,7 +122,7 @@ static void intermediate(struct nk_spec *ps, const struct nk_seccomp_prog *secco
 			 const int ns[], int slave, int report, int detach)
 {
 	struct nk_err err = {0};
-	if (cg->ops->attach(cg, getpid(), &err) < 0)
+	if (nk_cgroup_join(cg, &err) < 0)
 		goto fail;
 	for (size_t i = 0; i < NK_ARRAY_SIZE(namespaces); i++)
 		if (ns[i] >= 0 && setns(ns[i], namespaces[i].flag) < 0) {

@@ -146,7 +146,7 @@ int nk_vm_sandbox_enter(struct nk_vm_sandbox *sb, const struct nk_paths *paths, 
 		return nk_err_prefix(err, "the VMM's cgroup");
 	sb->cg_created = 1;
 	if ((r = sb->cg.ops->set_limits(&sb->cg, &sb->limits, err)) < 0 ||
-	    (r = sb->cg.ops->attach(&sb->cg, getpid(), err)) < 0)
+	    (r = nk_cgroup_join(&sb->cg, err)) < 0)
 		return nk_err_prefix(err, "the VMM's cgroup");
 	sb->cg_joined = 1;
 	/* The VMM needs no System V or POSIX IPC: nothing of the host's to see there. A mount
@@ -231,7 +231,7 @@ void nk_vm_sandbox_leave(struct nk_vm_sandbox *sb)
 	struct nk_cgroup root = sb->cg;
 	root.relpath[0] = '\0';
 	struct nk_err ignored;
-	if (root.ops->attach(&root, getpid(), &ignored) == 0)
+	if (nk_cgroup_join(&root, &ignored) == 0)
 		sb->cg_joined = 0;
 }
 
