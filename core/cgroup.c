@@ -146,5 +146,6 @@ static int single_threaded(void)
 
 int nk_cgroup_join(struct nk_cgroup *cg, struct nk_err *err)
 {
+	/* Another thread (a KVM worker counts: it is in the thread group) would stay behind. */
 	return single_threaded() ? cg->ops->attach_self(cg, err) : cg->ops->attach(cg, getpid(), err);
 }

@@ -190,6 +190,11 @@ void nk_vm_instance_destroy(struct nk_vm_instance *vi)
 		pthread_join(vi->thread, NULL);
 		vi->thread_started = 0;
 	}
+	/* The VMM's threads joined, the monitor leaves the VM's group before the VM goes (KVM's
+	 * own worker thread, which lives in the monitor's thread group until then, leaves with
+	 * it); the VM's teardown in the kernel then runs on in the background. */
+	nk_vm_stop(vi->vm);
+	nk_vm_sandbox_leave(&vi->sandbox);
 	if (vi->vm)
 		nk_vm_destroy(vi->vm);
 	vi->vm = NULL;

@@ -1,5 +1,7 @@
 /* The VM-level KVM calls: probing, the VM fd, guest memory, irqchip + PIT, lines, eventfds. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,9 +116,25 @@ int nk_kvm_create_vm(struct nk_vm *vm, struct nk_err *err)
 	return 0;
 }
 
+static void *close_in_background(void *arg)
+{
+	close((int)(intptr_t)arg);
+	return NULL;
+}
+
+/* The last reference to a VM going makes the kernel tear it down, which waits out an SRCU
+ * grace period (~15 ms here). Nothing uses the VM after this: a detached thread pays for it
+ * while the caller goes on to report the end (a process exit waits for that thread). */
 void nk_kvm_destroy_vm(struct nk_vm *vm)
 {
-	if (vm->vm_fd >= 0)
+	if (vm->vm_fd < 0)
+		return;
+	pthread_attr_t attr;
+	pthread_t t;
+	int started = pthread_attr_init(&attr) == 0 && pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+		      pthread_create(&t, &attr, close_in_background, (void *)(intptr_t)vm->vm_fd) == 0;
+	pthread_attr_destroy(&attr);
+	if (!started)
 		close(vm->vm_fd);
 	vm->vm_fd = -1;
 }

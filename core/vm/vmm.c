@@ -427,12 +427,19 @@ void nk_vm_kill(struct nk_vm *vm)
 	(void)!write(vm->ctl[1], &c, 1);
 }
 
-void nk_vm_destroy(struct nk_vm *vm)
+void nk_vm_stop(struct nk_vm *vm)
 {
 	if (!vm)
 		return;
 	join_vcpus(vm);
 	nk_vm_io_stop(vm);
+}
+
+void nk_vm_destroy(struct nk_vm *vm)
+{
+	if (!vm)
+		return;
+	nk_vm_stop(vm);
 	free_vm(vm);
 }
 

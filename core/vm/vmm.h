@@ -149,6 +149,10 @@ void nk_vm_kill(struct nk_vm *vm);
  * from a signal handler; any other thread. */
 void nk_vm_pause(struct nk_vm *vm, int on);
 
+/* Join every VMM thread (vCPUs, I/O, console writer), ending the run first if needed: after
+ * it the caller's process runs no thread of the VM. nk_vm_destroy does it too. */
+void nk_vm_stop(struct nk_vm *vm);
+
 /* Join everything, close every fd, unmap memory. Safe on a VM that never ran. */
 void nk_vm_destroy(struct nk_vm *vm);
 
