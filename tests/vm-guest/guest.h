@@ -83,6 +83,9 @@ int strncmp(const char *a, const char *b, size_t n);
 const char *strfind(const char *haystack, const char *needle);
 uint64_t parse_u64(const char *s, const char **end);
 
+/* Booted through the PVH entry: fill the zero page from hvm_start_info (pvh.c). */
+void pvh_to_boot_params(void);
+
 /* Set by head.S. */
 extern uint64_t boot_params_ptr;
 extern uint64_t boot_tsc;
