@@ -240,6 +240,7 @@ char *nk_vm_instance_stats_json(struct nk_vm_instance *vi)
 	json_object_object_add(o, "vcpu", per);
 	json_object_object_add(o, "console_dropped_bytes", json_object_new_uint64(nk_vm_console_dropped(vi->vm)));
 	json_object_object_add(o, "sandbox", nk_vm_sandbox_json(&vi->sandbox));
+	json_object_object_add(o, "boot_protocol", json_object_new_string(nk_vm_boot_protocol(vi->vm)));
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	char *out = text ? strdup(text) : NULL;
 	json_object_put(o);
