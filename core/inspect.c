@@ -123,6 +123,7 @@ int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json,
 							       json_object_new_int64((int64_t)dst.st_blocks * 512));
 				}
 			}
+			json_object_object_add(v, "boot", json_object_new_string(spec.vm_boot ? spec.vm_boot : "auto"));
 			if (boot)
 				json_object_object_add(v, "boot_protocol", boot);
 			if (sandbox)

@@ -103,6 +103,9 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_paths *paths
 	    .kernel = spec->vm_kernel,
 	    .initrd = spec->vm_initrd,
 	    .cmdline = cmdline,
+	    .boot = !spec->vm_boot		      ? NK_VM_BOOT_AUTO
+		    : !strcmp(spec->vm_boot, "pvh") ? NK_VM_BOOT_PVH
+						    : NK_VM_BOOT_LINUX64,
 	    .console_in = console_in,
 	    .console_out = console_out,
 	    .on_boot_mark = boot_mark_reached,

@@ -123,7 +123,8 @@ def test_nook_run_vm_boots_through_pvh_and_inspect_names_it(nook):
     nook("run", "-d", "--vm", "--name", "p", "--kernel", GUEST_PVH, "--cmdline", "nook.wait_stop=1",
          "busybox", check=True, timeout=60)
     assert wait_for(lambda: "waiting for ctrl-alt-del" in nook("logs", "p").stdout)
-    assert nook.inspect("p")["VM"]["boot_protocol"] == "pvh"
+    info = nook.inspect("p")["VM"]
+    assert info["boot"] == "auto" and info["boot_protocol"] == "pvh", info
     logs = nook("logs", "p").stdout
     assert re.search(r"nook-guest: pvh start_info=0x6000 magic=0x336ec578 version=1 modules=\d+ memmap=4 ", logs)
     assert "nook.wait_stop=1" in guest_line(logs, "cmdline=")
@@ -137,3 +138,28 @@ def test_nook_run_vm_boots_through_pvh_and_inspect_names_it(nook):
     assert wait_for(lambda: "waiting for ctrl-alt-del" in nook("logs", "b").stdout)
     assert nook.inspect("b")["VM"]["boot_protocol"] == "linux64"
     nook("stop", "b", check=True, timeout=30)
+
+
+def test_nook_run_boot_flag_chooses_the_protocol(nook):
+    p = nook("run", "--rm", "--vm", "--kernel", GUEST_PVH, "--boot", "linux64", "--cmdline", "nook.mode=minimal",
+             "busybox", timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "pvh start_info" not in p.stdout
+    assert "nook-guest: hello cpl=3 protocol=0x20c loader=0xff" in p.stdout
+    assert p.stdout.rstrip().endswith("nook-guest: done")
+    p = nook("run", "--rm", "--vm", "--kernel", GUEST_PVH, "--boot", "pvh", "--cmdline", "nook.mode=minimal",
+             "busybox", timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "nook-guest: pvh start_info=0x6000 magic=0x336ec578 " in p.stdout
+    # Asked of a bzImage, PVH is refused with the reason, and nothing is left behind.
+    p = nook("run", "--rm", "--vm", "--kernel", GUEST_BZ, "--boot", "pvh", "busybox", timeout=60)
+    assert p.returncode != 0 and "has no PVH entry" in p.stderr, (p.returncode, p.stderr)
+    assert nook.instances() == []
+
+
+def test_nook_boot_flag_errors(nook):
+    p = nook("run", "--rm", "--vm", "--kernel", GUEST_PVH, "--boot", "bios", "busybox")
+    assert p.returncode == 125 and "--boot is auto, pvh or linux64" in p.stderr
+    p = nook("run", "--rm", "--boot", "pvh", "busybox", "--", "true")
+    assert p.returncode == 125 and "--boot" in p.stderr and "--vm" in p.stderr
+    assert nook.instances() == []
