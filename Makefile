@@ -192,13 +192,19 @@ $(BUILD)/vm-guest/guest.bin: $(BUILD)/vm-guest/guest.elf
 $(BUILD)/vm-guest/guest-vmlinux.elf: $(BUILD)/vm-guest/guest.elf
 	@objcopy --remove-section .setup $< $@ 2>/dev/null
 
+# The same objects as an ELF vmlinux with a PVH entry note (pvh.S; guest.ld drops the note).
+$(BUILD)/vm-guest/guest-pvh.elf: $(GUEST_OBJ) tests/vm-guest/guest-pvh.ld
+	@$(GUEST_CC) $(GUEST_CFLAGS) -static -no-pie -Wl,-T,tests/vm-guest/guest-pvh.ld \
+		-Wl,--build-id=none -Wl,-z,noexecstack -o $@ $(GUEST_OBJ)
+
 $(BUILD)/vm-guest/runvm: tests/vm-guest/runvm.c $(BUILD)/libnook.a
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@$(CC) $(NK_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnook.a $(LDLIBS) -lpthread
 
 .PHONY: vm-guest
-vm-guest: $(BUILD)/vm-guest/guest.bin $(BUILD)/vm-guest/guest-vmlinux.elf $(BUILD)/vm-guest/runvm
+vm-guest: $(BUILD)/vm-guest/guest.bin $(BUILD)/vm-guest/guest-vmlinux.elf $(BUILD)/vm-guest/guest-pvh.elf \
+	$(BUILD)/vm-guest/runvm
 
 # --- drill agent ---
 # The static helper `nook drill` binds read-only into a sandbox (tools/drill-agent.c).

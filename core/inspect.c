@@ -84,13 +84,18 @@ int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json,
 		json_object_object_add(sec, "readonly_root", json_object_new_boolean(spec.root_readonly));
 		json_object_object_add(o, "Security", sec);
 		char *kvm = NULL;
-		json_object *sandbox = NULL;
+		json_object *sandbox = NULL, *boot = NULL;
 		if (spec.vm && info.state.status == NK_RUNNING && nk_inst_kvm_stats(paths, name, &kvm, &ignored) == 0) {
 			json_object *k = json_tokener_parse(kvm);
-			/* The monitor answers with its VMM's sandbox too: that belongs under "VM". */
+			/* The monitor answers with its VMM's sandbox and boot protocol too: those
+			 * belong under "VM". */
 			if (k && json_object_object_get_ex(k, "sandbox", &sandbox)) {
 				json_object_get(sandbox);
 				json_object_object_del(k, "sandbox");
+			}
+			if (k && json_object_object_get_ex(k, "boot_protocol", &boot)) {
+				json_object_get(boot);
+				json_object_object_del(k, "boot_protocol");
 			}
 			json_object_object_add(o, "KVM", k);
 			free(kvm);
@@ -118,6 +123,9 @@ int nk_inst_inspect(const struct nk_paths *paths, const char *name, char **json,
 							       json_object_new_int64((int64_t)dst.st_blocks * 512));
 				}
 			}
+			json_object_object_add(v, "boot", json_object_new_string(spec.vm_boot ? spec.vm_boot : "auto"));
+			if (boot)
+				json_object_object_add(v, "boot_protocol", boot);
 			if (sandbox)
 				json_object_object_add(v, "sandbox", sandbox);
 			json_object_object_add(o, "VM", v);

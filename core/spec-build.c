@@ -281,6 +281,8 @@ int nk_spec_build(const struct nk_run_opts *opts, const char *name, const struct
 			add_str(ann, "org.nook.vm.initrd", opts->vm_initrd);
 		if (opts->vm_cmdline)
 			add_str(ann, "org.nook.vm.cmdline", opts->vm_cmdline);
+		if (opts->vm_boot)
+			add_str(ann, "org.nook.vm.boot", opts->vm_boot);
 		/* The root disk: the image's rootfs as ext4, made with the instance (instance.c). */
 		if (nk_fmt(path, sizeof(path), "%s/" NK_VM_DISK_FILE, instance_dir) < 0)
 			goto too_long;

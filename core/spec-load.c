@@ -339,6 +339,7 @@ int nk_spec_load(const char *json, struct nk_spec *s, struct nk_err *err)
 	s->vm_kernel = annotation(root, "org.nook.vm.kernel");
 	s->vm_initrd = annotation(root, "org.nook.vm.initrd");
 	s->vm_cmdline = annotation(root, "org.nook.vm.cmdline");
+	s->vm_boot = annotation(root, "org.nook.vm.boot");
 	s->vm_disk = annotation(root, "org.nook.vm.disk");
 	flag = annotation(root, "org.nook.vm.disk_size");
 	s->vm_disk_size = flag ? strtoull(flag, NULL, 10) : 0;
@@ -398,6 +399,7 @@ void nk_spec_free(struct nk_spec *s)
 	free(s->vm_kernel);
 	free(s->vm_initrd);
 	free(s->vm_cmdline);
+	free(s->vm_boot);
 	free(s->vm_disk);
 	free(s->seccomp_path);
 	free(s->rootfs_lower);

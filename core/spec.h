@@ -35,6 +35,7 @@ struct nk_run_opts {
 	unsigned vm_vcpus;      /* --cpus with --vm */
 	const char *vm_kernel, *vm_initrd, *vm_cmdline;
 	uint64_t vm_disk_size;  /* --disk-size; 0: the rootfs + 256 MiB (core/vm-disk.h) */
+	const char *vm_boot;    /* --boot: "pvh" or "linux64"; NULL: PVH when the kernel has it */
 	const char *profile;    /* --profile; NULL: "default" */
 	const char *seccomp;    /* --seccomp FILE.json, overriding the profile's; "unconfined": none */
 	uint64_t cap_add, cap_drop; /* --cap-add / --cap-drop, bit n = capability n */
@@ -147,6 +148,7 @@ struct nk_spec {
 	int vm;                   /* org.nook.kind = vm */
 	unsigned vm_vcpus;        /* org.nook.vm.cpus */
 	char *vm_kernel, *vm_initrd, *vm_cmdline; /* org.nook.vm.* */
+	char *vm_boot;            /* org.nook.vm.boot: "pvh", "linux64"; NULL: the VMM chooses */
 	char *vm_disk;            /* org.nook.vm.disk: the root disk (made at create) */
 	uint64_t vm_disk_size;    /* org.nook.vm.disk_size: bytes asked for; 0: sized from the rootfs */
 	int vm_nook_init;         /* org.nook.vm.init = nook: booted with nook's initramfs and /init */

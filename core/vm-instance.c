@@ -103,6 +103,9 @@ int nk_vm_instance_start(struct nk_vm_instance *vi, const struct nk_paths *paths
 	    .kernel = spec->vm_kernel,
 	    .initrd = spec->vm_initrd,
 	    .cmdline = cmdline,
+	    .boot = !spec->vm_boot		      ? NK_VM_BOOT_AUTO
+		    : !strcmp(spec->vm_boot, "pvh") ? NK_VM_BOOT_PVH
+						    : NK_VM_BOOT_LINUX64,
 	    .console_in = console_in,
 	    .console_out = console_out,
 	    .on_boot_mark = boot_mark_reached,
@@ -245,6 +248,7 @@ char *nk_vm_instance_stats_json(struct nk_vm_instance *vi)
 	json_object_object_add(o, "vcpu", per);
 	json_object_object_add(o, "console_dropped_bytes", json_object_new_uint64(nk_vm_console_dropped(vi->vm)));
 	json_object_object_add(o, "sandbox", nk_vm_sandbox_json(&vi->sandbox));
+	json_object_object_add(o, "boot_protocol", json_object_new_string(nk_vm_boot_protocol(vi->vm)));
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	char *out = text ? strdup(text) : NULL;
 	json_object_put(o);

@@ -23,6 +23,7 @@ struct run_args {
 	struct nk_run_opts opts;
 	int timings; /* print the start-up phases */
 	const char *cpus; /* --cpus as given */
+	int boot_given;   /* --boot, even "auto" (which leaves opts.vm_boot NULL) */
 	char pwd[4096];
 	const char *env[256];
 	struct nk_volume volumes[64];
@@ -65,7 +66,8 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 {
 	enum { OPT_NAME = 256, OPT_RM, OPT_HOSTNAME, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPUSET, OPT_PIDS,
 	       OPT_CPU_WEIGHT, OPT_IO_WEIGHT, OPT_NET, OPT_TIMINGS, OPT_PROFILE, OPT_SECCOMP, OPT_CAP_ADD,
-	       OPT_CAP_DROP, OPT_READ_ONLY, OPT_VM, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_DISK_SIZE };
+	       OPT_CAP_DROP, OPT_READ_ONLY, OPT_VM, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_DISK_SIZE,
+	       OPT_BOOT };
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, OPT_NAME}, {"detach", no_argument, NULL, 'd'},
 	    {"interactive", no_argument, NULL, 'i'},     {"tty", no_argument, NULL, 't'},
@@ -82,7 +84,7 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	    {"cap-drop", required_argument, NULL, OPT_CAP_DROP}, {"read-only", no_argument, NULL, OPT_READ_ONLY},
 	    {"vm", no_argument, NULL, OPT_VM},                {"kernel", required_argument, NULL, OPT_KERNEL},
 	    {"initrd", required_argument, NULL, OPT_INITRD},  {"cmdline", required_argument, NULL, OPT_CMDLINE},
-	    {"disk-size", required_argument, NULL, OPT_DISK_SIZE},
+	    {"disk-size", required_argument, NULL, OPT_DISK_SIZE}, {"boot", required_argument, NULL, OPT_BOOT},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof(*a));
@@ -168,6 +170,12 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 		case OPT_CMDLINE:
 			a->opts.vm_cmdline = optarg;
 			break;
+		case OPT_BOOT:
+			if (strcmp(optarg, "pvh") && strcmp(optarg, "linux64") && strcmp(optarg, "auto"))
+				return nk_cli_usage_error(cmd, "--boot is auto, pvh or linux64, not '%s'", optarg);
+			a->opts.vm_boot = strcmp(optarg, "auto") ? optarg : NULL;
+			a->boot_given = 1;
+			break;
 		case OPT_DISK_SIZE:
 			if (nk_size_parse(optarg, &a->opts.vm_disk_size, &cli->err) < 0)
 				return nk_cli_fail(cli);
@@ -218,8 +226,9 @@ static int parse_run_args(const struct nk_cmd *cmd, struct nk_cli *cli, int argc
 	} else if (a->cpus && parse_limit(OPT_CPUS - OPT_MEMORY, a->cpus, &a->opts.limits, &cli->err) < 0) {
 		return nk_cli_fail(cli);
 	}
-	if (!a->opts.vm && (a->opts.vm_kernel || a->opts.vm_initrd || a->opts.vm_cmdline || a->opts.vm_disk_size))
-		return nk_cli_usage_error(cmd, "--kernel, --initrd, --cmdline and --disk-size are for --vm instances");
+	if (!a->opts.vm && (a->opts.vm_kernel || a->opts.vm_initrd || a->opts.vm_cmdline || a->opts.vm_disk_size ||
+			    a->boot_given))
+		return nk_cli_usage_error(cmd, "--kernel, --initrd, --cmdline, --disk-size and --boot are for --vm instances");
 	if (a->opts.vm && !a->opts.network)
 		a->opts.network = "none";
 	if (optind >= argc)

@@ -36,6 +36,8 @@
 	"  --read-only          mount the root file system read-only\n" \
 	"  --vm                 a microVM (nook's own KVM monitor) instead of a container:\n" \
 	"    --kernel PATH      the guest kernel (bzImage or ELF); --initrd PATH, --cmdline ARGS\n" \
+	"    --boot PROTOCOL    pvh (an ELF kernel's 32-bit PVH entry), linux64 (the 64-bit boot\n" \
+	"                       protocol) or auto (the default: pvh when the kernel has the entry)\n" \
 	"    --cpus N           vCPUs (may exceed the host's cores); --memory SIZE: guest RAM (256M)\n" \
 	"    --disk-size SIZE   the root disk: the image as ext4, made with each instance\n" \
 	"                       (default: the image's files + 256M, at least 64M; 64M to 1T)\n" \

@@ -216,6 +216,15 @@ static int load_elf(const struct nk_vm_mem *mem, int fd, uint64_t fsize, const c
 	if (hi == 0 || eh.e_entry < lo || eh.e_entry >= hi)
 		return nk_err_msg(err, ENOEXEC, "%s: the entry point 0x%llx is outside what was loaded",
 				  path, (unsigned long long)eh.e_entry);
+	/* The PVH entry, when the kernel has one (boot-pvh.c). */
+	uint32_t pvh_entry = 0;
+	r = nk_pvh_find_entry(fd, fsize, path, &pvh_entry, err);
+	if (r < 0)
+		return r;
+	if (r > 0 && (pvh_entry < lo || pvh_entry >= hi))
+		return nk_err_msg(err, ENOEXEC, "%s: the PVH entry point 0x%x is outside what was loaded", path,
+				  pvh_entry);
+	img->pvh_entry = r > 0 ? pvh_entry : 0;
 	img->entry = eh.e_entry;
 	img->kernel_end = hi;
 	img->cmdline_max = 4096;

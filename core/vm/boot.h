@@ -40,6 +40,15 @@
 
 #define NK_BOOT_E820_MAX 128
 
+/* The PVH entry's data, 0x6000-0x6fff (below the zero page; nothing else is there):
+ * hvm_start_info, then the module list (the initrd), then the memory map. */
+#define NK_PVH_START_INFO 0x6000
+#define NK_PVH_MODLIST 0x6040
+#define NK_PVH_MEMMAP 0x6080
+#define NK_PVH_END 0x7000
+/* The flat 32-bit code selector the PVH entry starts with (a free slot of the boot GDT). */
+#define NK_PVH_CS 0x08
+
 /* What the loader placed where. */
 struct nk_boot_image {
 	uint64_t entry;		/* 64-bit entry point (startup_64) */
@@ -50,6 +59,7 @@ struct nk_boot_image {
 	uint32_t cmdline_max;	/* bytes, with the NUL */
 	uint16_t protocol;	/* boot protocol version, 0 for an ELF vmlinux */
 	int elf;
+	uint32_t pvh_entry;	/* an ELF's XEN_ELFNOTE_PHYS32_ENTRY; 0 without the note */
 };
 
 /* Load a bzImage (64-bit entry, protocol >= 2.12) or an ELF64 vmlinux, and fill the
@@ -75,5 +85,21 @@ int nk_boot_write_tables(const struct nk_vm_mem *mem, struct nk_err *err) NK_MUS
 
 /* An Intel MP 1.4 table for ncpus processors, one IOAPIC and ISA interrupts 0..23. */
 int nk_mptable_write(const struct nk_vm_mem *mem, unsigned ncpus, struct nk_err *err) NK_MUST_CHECK;
+
+/* boot-pvh.c. Find XEN_ELFNOTE_PHYS32_ENTRY in the notes of one PT_NOTE segment
+ * (align: its p_align): 1 and *entry set when found, 0 when absent, <0 when a note is
+ * malformed. Every size is checked against len. */
+int nk_pvh_parse_notes(const uint8_t *notes, size_t len, uint64_t align, uint32_t *entry,
+		       struct nk_err *err) NK_MUST_CHECK;
+
+/* The same over an ELF64 file's PT_NOTE segments (fd, fsize bytes, untrusted). */
+int nk_pvh_find_entry(int fd, uint64_t fsize, const char *path, uint32_t *entry,
+		      struct nk_err *err) NK_MUST_CHECK;
+
+/* hvm_start_info at NK_PVH_START_INFO: command line at NK_BOOT_CMDLINE, the initrd as
+ * module 0, the zero page's e820 table as the memory map, rsdp (0 for none); and the
+ * entry's 32-bit code segment in the boot GDT. After the kernel, initrd and tables. */
+int nk_pvh_write_start_info(const struct nk_vm_mem *mem, const struct nk_boot_image *img, uint64_t rsdp,
+			    struct nk_err *err) NK_MUST_CHECK;
 
 #endif

@@ -206,6 +206,41 @@ int nk_vcpu_boot_regs(struct nk_vcpu *c, uint64_t entry, uint64_t zero_page, str
 	return 0;
 }
 
+/* The PVH entry state: 32-bit protected mode, paging off, flat code (NK_PVH_CS) and data
+ * (NK_BOOT_DS) segments, a 32-bit busy TSS, interrupts off, ebx = hvm_start_info. The
+ * GDT register points at the boot GDT, though the kernel must load its own. */
+int nk_vcpu_pvh_regs(struct nk_vcpu *c, uint32_t entry, uint32_t start_info, struct nk_err *err)
+{
+	struct kvm_sregs sr;
+	if (ioctl(c->fd, KVM_GET_SREGS, &sr) < 0)
+		return nk_err_set(err, errno, "KVM_GET_SREGS");
+	sr.cs = seg(NK_PVH_CS, 0xb, 0);
+	sr.ds = sr.es = sr.fs = sr.gs = sr.ss = seg(NK_BOOT_DS, 0x3, 0);
+	sr.tr = seg(NK_BOOT_TSS, 0xb, 0);
+	sr.tr.s = 0;
+	sr.tr.limit = 0x67;
+	sr.tr.g = 0;
+	sr.tr.db = 0;
+	sr.gdt.base = NK_BOOT_GDT;
+	sr.gdt.limit = 6 * 8 - 1;
+	sr.idt.base = 0;
+	sr.idt.limit = 0;
+	sr.cr0 = CR0_PE | CR0_ET;
+	sr.cr3 = 0;
+	sr.cr4 = 0;
+	sr.efer = 0;
+	if (ioctl(c->fd, KVM_SET_SREGS, &sr) < 0)
+		return nk_err_set(err, errno, "KVM_SET_SREGS (32-bit protected mode)");
+	struct kvm_regs regs;
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = entry;
+	regs.rbx = start_info;
+	regs.rflags = 0x2;
+	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
+		return nk_err_set(err, errno, "KVM_SET_REGS");
+	return 0;
+}
+
 void nk_vcpus_kick(struct nk_vm *vm)
 {
 	for (unsigned i = 0; i < vm->nvcpus; i++) {

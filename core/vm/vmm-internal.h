@@ -73,6 +73,8 @@ struct nk_vm {
 	char *initrd_path;
 	char *cmdline;
 	size_t cmdline_len;
+	enum nk_vm_boot boot; /* asked for; boot_pvh says what was done */
+	int boot_pvh;
 	int console_in;
 	int console_out;
 	size_t console_out_cap;
@@ -146,6 +148,7 @@ int nk_kvm_supported_cpuid(struct nk_vm *vm, struct nk_err *err);
 int nk_vcpus_create(struct nk_vm *vm, struct nk_err *err);
 void nk_vcpus_destroy(struct nk_vm *vm);
 int nk_vcpu_boot_regs(struct nk_vcpu *c, uint64_t entry, uint64_t zero_page, struct nk_err *err);
+int nk_vcpu_pvh_regs(struct nk_vcpu *c, uint32_t entry, uint32_t start_info, struct nk_err *err);
 void *nk_vcpu_thread(void *arg);
 void nk_vcpus_kick(struct nk_vm *vm);
 /* vmm.c: a vCPU thread waits here while the VM is paused. */

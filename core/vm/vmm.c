@@ -165,7 +165,23 @@ static int step_kernel(struct nk_vm *vm, struct nk_err *err)
 	r = nk_mptable_write(&vm->mem, vm->nvcpus, err);
 	if (r < 0)
 		return r;
+	/* PVH when the kernel offers it, unless the 64-bit protocol was asked for. */
+	if (vm->boot == NK_VM_BOOT_PVH && !vm->img.pvh_entry)
+		return nk_err_msg(err, ENOEXEC, "%s has no PVH entry (an ELF vmlinux with the XEN_ELFNOTE_PHYS32_ENTRY note)",
+				  vm->kernel_path);
+	vm->boot_pvh = vm->img.pvh_entry && vm->boot != NK_VM_BOOT_LINUX64;
+	if (vm->boot_pvh) {
+		r = nk_pvh_write_start_info(&vm->mem, &vm->img, NK_BOOT_ACPI, err); /* the tables follow in nk_vm_run */
+		if (r < 0)
+			return r;
+		return nk_vcpu_pvh_regs(&vm->vcpus[0], vm->img.pvh_entry, NK_PVH_START_INFO, err);
+	}
 	return nk_vcpu_boot_regs(&vm->vcpus[0], vm->img.entry, NK_BOOT_ZERO_PAGE, err);
+}
+
+const char *nk_vm_boot_protocol(const struct nk_vm *vm)
+{
+	return vm->boot_pvh ? "pvh" : "linux64";
 }
 
 struct boot_step {
@@ -219,6 +235,8 @@ static int check_config(const struct nk_vm_config *cfg, struct nk_err *err)
 				  (unsigned long long)cfg->mem_bytes);
 	if (cfg->vcpus < 1 || cfg->vcpus > NK_VM_MAX_VCPUS)
 		return nk_err_msg(err, EINVAL, "vCPUs must be 1..%d (got %u)", NK_VM_MAX_VCPUS, cfg->vcpus);
+	if (cfg->boot != NK_VM_BOOT_AUTO && cfg->boot != NK_VM_BOOT_LINUX64 && cfg->boot != NK_VM_BOOT_PVH)
+		return nk_err_msg(err, EINVAL, "unknown boot protocol %d", (int)cfg->boot);
 	return 0;
 }
 
@@ -256,6 +274,7 @@ int nk_vm_create(const struct nk_vm_config *cfg, struct nk_vm **out, struct nk_e
 		return nk_err_set(err, ENOMEM, "allocating the VM");
 	}
 	vm->cmdline_len = strlen(vm->cmdline);
+	vm->boot = cfg->boot;
 	if (pthread_mutex_init(&vm->lock, NULL) || pthread_cond_init(&vm->cond, NULL)) {
 		free_vm(vm);
 		return nk_err_set(err, ENOMEM, "VM lock");

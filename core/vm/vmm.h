@@ -16,6 +16,14 @@
 struct nk_vm;
 struct nk_virtio_dev;
 
+/* How the boot vCPU enters the kernel. AUTO: the PVH entry when the kernel is an ELF with
+ * a XEN_ELFNOTE_PHYS32_ENTRY note, the 64-bit Linux boot protocol otherwise. */
+enum nk_vm_boot {
+	NK_VM_BOOT_AUTO,
+	NK_VM_BOOT_LINUX64, /* zero page, long mode set up by the VMM (bzImage or ELF) */
+	NK_VM_BOOT_PVH,	    /* 32-bit entry with hvm_start_info; an error without the note */
+};
+
 /* What to boot. Strings are copied by nk_vm_create; the fds are borrowed (not closed)
  * and must stay open until nk_vm_destroy. */
 struct nk_vm_config {
@@ -24,6 +32,7 @@ struct nk_vm_config {
 	const char *kernel;	 /* bzImage (64-bit boot protocol) or ELF vmlinux */
 	const char *initrd;	 /* NULL or "" for none */
 	const char *cmdline;	 /* NULL or "" for none; nk_vm_cmdline_append adds to it */
+	enum nk_vm_boot boot;	 /* 0 (AUTO) unless the user chose */
 	int console_in;		 /* the serial port's input; -1 for none */
 	int console_out;	 /* the serial port's output; -1 to discard it */
 	size_t console_out_cap;	 /* output bytes queued before dropping; 0 means 256 KiB */
@@ -104,6 +113,9 @@ int nk_vm_alloc_mmio(struct nk_vm *vm, uint64_t len, uint64_t *base, uint32_t *g
 /* Append " text" to the kernel command line (before nk_vm_run). */
 int nk_vm_cmdline_append(struct nk_vm *vm, const char *text, struct nk_err *err) NK_MUST_CHECK;
 /* The command line as the guest will see it. */
+/* The boot protocol the kernel was set up for: "pvh" or "linux64". */
+const char *nk_vm_boot_protocol(const struct nk_vm *vm);
+
 const char *nk_vm_cmdline(const struct nk_vm *vm);
 
 const struct nk_vm_mem *nk_vm_memory(struct nk_vm *vm);

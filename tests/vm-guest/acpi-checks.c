@@ -5,7 +5,6 @@
  * (the QEMU0001 device's port) when asked. */
 #include "guest.h"
 
-#define ZP_ACPI_RSDP_ADDR 0x070
 #define VIRTIO_MAGIC 0x74726976
 #define SLP_EN 0x20
 

@@ -375,6 +375,7 @@ void guest_cpu_main(unsigned cpu)
 	outb(BOOT_MARK_PORT, BOOT_MARK_INIT);
 	idt_init();
 	serial_init();
+	pvh_to_boot_params();
 	check_cmdline();
 	check_e820();
 	check_initrd();

@@ -83,6 +83,9 @@ int strncmp(const char *a, const char *b, size_t n);
 const char *strfind(const char *haystack, const char *needle);
 uint64_t parse_u64(const char *s, const char **end);
 
+/* Booted through the PVH entry: fill the zero page from hvm_start_info (pvh.c). */
+void pvh_to_boot_params(void);
+
 /* Set by head.S. */
 extern uint64_t boot_params_ptr;
 extern uint64_t boot_tsc;
@@ -99,5 +102,9 @@ void guest_acpi_panic(void);
  * "net" or "rng"; base/irq come from the virtio_mmio.device= slot whose DeviceID
  * matches. Return 0 on success; print your own "nook-guest: virtio-<kind> ..." lines. */
 int guest_virtio_test(const char *kind, uint64_t base, int irq) __attribute__((weak));
+
+
+/* The zero page's acpi_rsdp_addr (boot protocol 2.14+). */
+#define ZP_ACPI_RSDP_ADDR 0x070
 
 #endif

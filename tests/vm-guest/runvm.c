@@ -182,7 +182,7 @@ static void free_devices(struct devices *d)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: runvm [--mem MiB] [--vcpus N] [--cmdline TEXT] [--initrd FILE]\n"
+	fprintf(stderr, "usage: runvm [--mem MiB] [--vcpus N] [--cmdline TEXT] [--initrd FILE] [--boot auto|linux64|pvh]\n"
 			"             [--stop-after MS | --kill-after MS] [--stats] [--timings]\n"
 			"             [--console-cap BYTES] [--dump GPA:LEN] [--rng] [--blk FILE[:ro]] [--tap NAME | --net-dgram]\n"
 			"             IMAGE\n"
@@ -259,6 +259,14 @@ int main(int argc, char **argv)
 			cfg.vcpus = (unsigned)strtoul(v, NULL, 0);
 		else if (!strcmp(a, "--cmdline"))
 			cfg.cmdline = v;
+		else if (!strcmp(a, "--boot")) {
+			if (!strcmp(v, "pvh"))
+				cfg.boot = NK_VM_BOOT_PVH;
+			else if (!strcmp(v, "linux64"))
+				cfg.boot = NK_VM_BOOT_LINUX64;
+			else if (strcmp(v, "auto"))
+				return usage();
+		}
 		else if (!strcmp(a, "--dump")) {
 			char *end;
 			dump_addr = strtoull(v, &end, 0);
@@ -290,6 +298,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uint64_t t1 = nk_now_ns();
+	fprintf(stderr, "runvm: boot=%s\n", nk_vm_boot_protocol(vm));
 	if (nk_vm_register_dev(vm, "runvm-stats", NK_VM_BUS_PIO, STATS_PORT, 12, &stats_ops, vm, &err) < 0 ||
 	    add_devices(vm, &dev, want_rng, blk, tap, net_dgram, &err) < 0) {
 		fprintf(stderr, "runvm: %s\n", err.msg);
