@@ -162,6 +162,9 @@ int nk_mkdir_p(const char *path, mode_t mode, struct nk_err *err)
 	char buf[4096];
 	if (nk_fmt(buf, sizeof(buf), "%s", path) < 0)
 		return nk_err_set(err, ENAMETOOLONG, "path too long: %s", path);
+	/* Almost always there already, or only the last part is missing: one call then. */
+	if (mkdir(buf, mode) == 0 || errno == EEXIST)
+		return 0;
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
