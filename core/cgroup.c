@@ -149,3 +149,12 @@ int nk_cgroup_join(struct nk_cgroup *cg, struct nk_err *err)
 	/* Another thread (a KVM worker counts: it is in the thread group) would stay behind. */
 	return single_threaded() ? cg->ops->attach_self(cg, err) : cg->ops->attach(cg, getpid(), err);
 }
+
+void nk_cgroup_read_once(struct nk_cgroup *cg, struct nk_cgroup_stats *st)
+{
+	struct nk_cgroup_reader rd;
+	memset(st, 0, sizeof(*st));
+	nk_cgroup_reader_open(cg, &rd);
+	nk_cgroup_reader_read(&rd, st);
+	nk_cgroup_reader_close(&rd);
+}

@@ -103,6 +103,8 @@ int nk_cgroup_cleanup(struct nk_cgroup *cg, struct nk_err *err) NK_MUST_CHECK;
 void nk_cgroup_reader_open(struct nk_cgroup *cg, struct nk_cgroup_reader *rd);
 void nk_cgroup_reader_read(const struct nk_cgroup_reader *rd, struct nk_cgroup_stats *st);
 void nk_cgroup_reader_close(struct nk_cgroup_reader *rd);
+/* One reading, for callers that do not refresh (open, read, close). */
+void nk_cgroup_read_once(struct nk_cgroup *cg, struct nk_cgroup_stats *st);
 
 /* Memory, OOM and pids: the same files' meaning on both layouts (the names differ and
  * are in rd). Adds to st->have. */

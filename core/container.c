@@ -147,28 +147,19 @@ static void await_exec(int report_fd, struct sync_msg *ready)
 	close(report_fd);
 }
 
-/* The namespaces a bundle names by path are joined, not created (the pid namespace was
- * joined by the parent: it applies to children only). */
-static int join_namespaces(const struct nk_spec *spec, struct nk_err *err)
+int nk_container_join_paths(const struct nk_spec *spec, int pid_namespace, struct nk_err *err)
 {
 	for (size_t i = 0; i < spec->ns_path_count; i++) {
 		const struct nk_ns_path *ns = &spec->ns_paths[i];
-		if (ns->flag == CLONE_NEWPID)
+		if ((ns->flag == CLONE_NEWPID) != !!pid_namespace)
 			continue;
-		int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, ns->flag) < 0) {
-			int e = errno;
-			if (fd >= 0)
-				close(fd);
-			return nk_err_set(err, e, "cannot join the namespace %s", ns->path);
-		}
-		close(fd);
+		nk_autoclose int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, ns->flag) < 0)
+			return nk_err_set(err, errno, "cannot join the namespace %s", ns->path);
 	}
 	return 0;
 }
 
-/* Hooks run by the container's process itself see it as runc shows it: its own pid (in its
- * pid namespace) and the status at that moment. */
 static int run_hooks_here(const struct nk_container_opts *opts, const struct nk_spec *spec, enum nk_hook_kind kind,
 			  const char *status, struct nk_err *err)
 {
@@ -254,7 +245,7 @@ static void container_init(const struct nk_paths *paths, const struct nk_spec *s
 	/* Not born in its group (cgroup v1): it moves itself, the cheap way (cgroup.h). */
 	if (cg && nk_cgroup_join(cg, &err) < 0)
 		goto fail;
-	if (join_namespaces(spec, &err) < 0)
+	if (nk_container_join_paths(spec, 0, &err) < 0)
 		goto fail;
 	if (nk_rootfs_prepare(paths, spec, io->console >= 0 ? io->console_path : NULL, &err) < 0)
 		goto fail;

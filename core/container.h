@@ -58,6 +58,10 @@ int nk_container_start(const struct nk_paths *paths, const struct nk_spec *spec,
 		       const struct nk_container_opts *opts, struct nk_cgroup *cg, struct nk_container *c,
 		       struct nk_err *err) NK_MUST_CHECK;
 
+/* Join the namespaces a bundle names by path (joined, not created): the pid namespace
+ * alone (in the creator: it applies to children only), or all the others (in the child). */
+int nk_container_join_paths(const struct nk_spec *spec, int pid_namespace, struct nk_err *err) NK_MUST_CHECK;
+
 /* After init has gone: its report of the command's wait status, if it sent one. */
 int nk_container_exit_report(struct nk_container *c, int *wstatus);
 

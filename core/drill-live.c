@@ -82,12 +82,8 @@ static void remove_stale_agents(const char *root)
 
 static uint64_t oom_kills(struct nk_cgroup *cg)
 {
-	struct nk_cgroup_reader rd;
 	struct nk_cgroup_stats st;
-	memset(&st, 0, sizeof(st));
-	nk_cgroup_reader_open(cg, &rd);
-	nk_cgroup_reader_read(&rd, &st);
-	nk_cgroup_reader_close(&rd);
+	nk_cgroup_read_once(cg, &st);
 	return st.oom_kills;
 }
 

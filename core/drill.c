@@ -80,12 +80,8 @@ int nk_drill_buf_add(struct nk_drill_buf *b, const char *data, size_t len)
 
 static uint64_t oom_now(struct nk_cgroup *cg)
 {
-	struct nk_cgroup_reader rd;
 	struct nk_cgroup_stats st;
-	memset(&st, 0, sizeof(st));
-	nk_cgroup_reader_open(cg, &rd);
-	nk_cgroup_reader_read(&rd, &st);
-	nk_cgroup_reader_close(&rd);
+	nk_cgroup_read_once(cg, &st);
 	return st.oom_kills;
 }
 

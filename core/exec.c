@@ -3,39 +3,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "exec-enter.h"
 #include "instance.h"
 #include "process.h"
 #include "seccomp-cache.h"
 #include "spec.h"
 #include "util.h"
-
-/* Entered in this order: the mount namespace last, since the others are opened first
- * through the host's /proc. */
-static const struct {
-	const char *file;
-	int flag;
-} namespaces[] = {{"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-		  {"net", CLONE_NEWNET},       {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
-
-static void child_fail(int fd, const struct nk_err *err, int code)
-{
-	dprintf(fd, "nook: %s\n", err->msg);
-	_exit(code);
-}
 
 /* Replace or add K=V entries to the spec's environment. */
 static char **merge_env(char **base, const char **extra, size_t n)
@@ -69,55 +52,6 @@ static int handoff_listener(int feed_fd, int listener)
 	if (write(feed_fd, &v, sizeof(v)) != sizeof(v) || read(feed_fd, &v, sizeof(v)) != sizeof(v))
 		return -EPIPE;
 	return 0;
-}
-
-/* feed_fd: -1, or the socket on which the process hands its seccomp listener over (its
- * host pid first, from the parent that knows it). */
-static void exec_child(struct nk_spec *spec, const struct nk_seccomp_prog *seccomp, int ns_fds[], pid_t init_pid,
-		       struct nk_cgroup *cg, int slave, const int child_stdio[3], int feed_fd)
-{
-	struct nk_err err = {0};
-	/* Join the cgroup from the host side, before the cgroup namespace hides it. */
-	if (nk_cgroup_join(cg, &err) < 0)
-		child_fail(2, &err, NK_EXIT_NOOK_FAILED);
-	for (size_t i = 0; i < NK_ARRAY_SIZE(namespaces); i++) {
-		if (ns_fds[i] >= 0 && setns(ns_fds[i], namespaces[i].flag) < 0) {
-			nk_err_set(&err, errno, "cannot enter the %s namespace of pid %d", namespaces[i].file, (int)init_pid);
-			child_fail(2, &err, NK_EXIT_NOOK_FAILED);
-		}
-	}
-	/* A pid namespace applies to children only: fork once more. */
-	pid_t pid = fork();
-	if (pid < 0) {
-		nk_err_set(&err, errno, "cannot fork inside the container");
-		child_fail(2, &err, NK_EXIT_NOOK_FAILED);
-	}
-	if (pid > 0) {
-		int status;
-		int32_t host_pid = pid;
-		if (feed_fd >= 0)
-			(void)!write(feed_fd, &host_pid, sizeof(host_pid));
-		signal(SIGINT, SIG_IGN);
-		signal(SIGQUIT, SIG_IGN);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	}
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (slave >= 0) {
-		setsid();
-		ioctl(slave, TIOCSCTTY, 0);
-		dup2(slave, 0);
-		dup2(slave, 1);
-		dup2(slave, 2);
-	} else {
-		for (int i = 0; i < 3; i++)
-			dup2(child_stdio[i], i);
-	}
-	struct nk_launch launch = {.seccomp = seccomp, .report_fd = -1, .keep_fd = feed_fd,
-				   .handoff = feed_fd >= 0 ? handoff_listener : NULL};
-	int r = nk_process_exec(spec, &launch, &err);
-	child_fail(2, &err, nk_process_exit_code(r));
 }
 
 static int open_pipes(int interactive, struct nk_exec_io *io, int child[3], struct nk_err *err)
@@ -182,11 +116,11 @@ int nk_exec_start(const struct nk_paths *paths, const char *name, const struct n
 	if ((r = nk_cgroup_init(&cg, paths, name, err)) < 0)
 		goto out;
 	pid_t init = info.state.init_pid;
-	int ns_fds[NK_ARRAY_SIZE(namespaces)];
-	for (size_t i = 0; i < NK_ARRAY_SIZE(namespaces); i++) {
-		snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)init, namespaces[i].file);
-		ns_fds[i] = (spec.clone_flags & namespaces[i].flag) ? open(p, O_RDONLY | O_CLOEXEC) : -1;
-		if ((spec.clone_flags & namespaces[i].flag) && ns_fds[i] < 0)
+	int ns_fds[NK_EXEC_NS_COUNT];
+	for (size_t i = 0; i < NK_EXEC_NS_COUNT; i++) {
+		snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)init, nk_exec_ns[i].file);
+		ns_fds[i] = (spec.clone_flags & nk_exec_ns[i].flag) ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+		if ((spec.clone_flags & nk_exec_ns[i].flag) && ns_fds[i] < 0)
 			r = nk_err_set(err, errno, "cannot open %s", p);
 	}
 	int master = -1, slave = -1, child_stdio[3] = {-1, -1, -1};
@@ -199,11 +133,8 @@ int nk_exec_start(const struct nk_paths *paths, const char *name, const struct n
 		r = open_pipes(interactive, io, child_stdio, err);
 	if (r == 0 && opts->tty) {
 		/* The container's own devpts: the PTY is one of its, not the host's. */
-		snprintf(p, sizeof(p), "/proc/%d/root/dev/pts/ptmx", (int)init);
-		master = open(p, O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (master < 0 || unlockpt(master) < 0 ||
-		    (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-			r = nk_err_set(err, errno, "cannot allocate a terminal in %s", name);
+		if ((r = nk_exec_open_terminal(init, 0, &master, &slave, err)) < 0)
+			nk_err_prefix(err, "%s", name);
 	}
 	if (r == 0) {
 		free(spec.args);
@@ -228,7 +159,11 @@ int nk_exec_start(const struct nk_paths *paths, const char *name, const struct n
 			for (size_t i = 0; i < NK_ARRAY_SIZE(ours); i++)
 				nk_closep(ours[i]);
 			spec.env = env;
-			exec_child(&spec, spec.seccomp_path ? &prog : NULL, ns_fds, init, &cg, slave, child_stdio, feed[1]);
+			struct nk_exec_child child = {.spec = &spec, .seccomp = spec.seccomp_path ? &prog : NULL,
+						      .ns_fds = ns_fds, .cg = &cg, .slave = slave, .stdio = child_stdio,
+						      .report_fd = feed[1], .die_with_parent = 1,
+						      .handoff = feed[1] >= 0 ? handoff_listener : NULL};
+			nk_exec_child_run(&child);
 		}
 		nk_closep(&feed[1]);
 		if (pid > 0 && want_feed && (r = take_listener(feed[0], &io->seccomp_listener, err)) < 0) {
@@ -249,7 +184,7 @@ int nk_exec_start(const struct nk_paths *paths, const char *name, const struct n
 close_fds:
 	for (int i = 0; i < 2; i++)
 		nk_closep(&feed[i]);
-	for (size_t i = 0; i < NK_ARRAY_SIZE(namespaces); i++)
+	for (size_t i = 0; i < NK_EXEC_NS_COUNT; i++)
 		if (ns_fds[i] >= 0)
 			close(ns_fds[i]);
 	if (slave >= 0)

@@ -127,11 +127,8 @@ void nk_monitor_finish(struct monitor *m)
 	struct nk_err err = {0};
 	struct nk_state st;
 	/* Read the OOM count before the group (and its counters) goes away. */
-	struct nk_cgroup_reader rd;
 	struct nk_cgroup_stats stats;
-	nk_cgroup_reader_open(&m->cg, &rd);
-	nk_cgroup_reader_read(&rd, &stats);
-	nk_cgroup_reader_close(&rd);
+	nk_cgroup_read_once(&m->cg, &stats);
 	if (nk_cgroup_cleanup(&m->cg, &err) < 0)
 		nk_console_log_write(&m->log, err.msg, strlen(err.msg));
 	nk_portfwd_close(&m->ports);

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,18 +135,6 @@ static int apply_device_rules(struct nk_cgroup *cg, const struct nk_spec *spec, 
 	return cg->ops->set_devices(cg, rules, k, err);
 }
 
-static int join_pid_namespace(const struct nk_spec *spec, struct nk_err *err)
-{
-	for (size_t i = 0; i < spec->ns_path_count; i++) {
-		if (spec->ns_paths[i].flag != CLONE_NEWPID)
-			continue;
-		nk_autoclose int fd = open(spec->ns_paths[i].path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, CLONE_NEWPID) < 0)
-			return nk_err_set(err, errno, "cannot join the pid namespace %s", spec->ns_paths[i].path);
-	}
-	return 0;
-}
-
 static int create_in_dir(struct create_ctx *c, const char *id, const struct nk_oci_create_opts *opts,
 			 struct nk_cgroup *cg, struct nk_err *err)
 {
@@ -206,7 +193,7 @@ static int create_in_dir(struct create_ctx *c, const char *id, const struct nk_o
 		       (fifo_fd = open(fifo, O_PATH | O_CLOEXEC)) < 0))
 		r = nk_err_set(err, errno, "cannot create the exec FIFO");
 	if (r == 0)
-		r = join_pid_namespace(spec, err);
+		r = nk_container_join_paths(spec, 1, err);
 	if (r == 0 && (r = cg->ops->create(cg, err)) == 0)
 		r = apply_device_rules(cg, spec, err);
 	if (r == 0) {

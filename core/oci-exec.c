@@ -3,31 +3,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "exec-enter.h"
 #include "oci.h"
 #include "process.h"
 #include "seccomp.h"
 #include "spec.h"
 #include "util.h"
-
-/* Joined in this order; the mount namespace last, since the others are opened through /proc. */
-static const struct {
-	const char *file;
-	int flag;
-} namespaces[] = {{"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-		  {"net", CLONE_NEWNET},       {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
 
 /* The process to run: the --process document in place of the bundle's process. */
 static int load_process(const struct nk_oci_state *st, const struct nk_oci_exec_opts *opts, struct nk_spec *out,
@@ -100,12 +90,12 @@ static int apply_overrides(struct nk_spec *ps, const struct nk_oci_exec_opts *op
 /* Open the container's namespaces that differ from ours. */
 static int open_namespaces(pid_t pid, int fds[], struct nk_err *err)
 {
-	for (size_t i = 0; i < NK_ARRAY_SIZE(namespaces); i++) {
+	for (size_t i = 0; i < NK_EXEC_NS_COUNT; i++) {
 		char theirs[64], ours[64];
 		struct stat a, b;
 		fds[i] = -1;
-		snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", (int)pid, namespaces[i].file);
-		snprintf(ours, sizeof(ours), "/proc/self/ns/%s", namespaces[i].file);
+		snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", (int)pid, nk_exec_ns[i].file);
+		snprintf(ours, sizeof(ours), "/proc/self/ns/%s", nk_exec_ns[i].file);
 		if (stat(theirs, &a) < 0)
 			return nk_err_set(err, errno, "cannot reach %s", theirs);
 		if (stat(ours, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
@@ -116,71 +106,14 @@ static int open_namespaces(pid_t pid, int fds[], struct nk_err *err)
 	return 0;
 }
 
-/* In the intermediate child: join, fork the process itself, report its pid, and either
- * leave (detach: the caller's subreaper adopts it) or wait and pass its status on. */
-static void intermediate(struct nk_spec *ps, const struct nk_seccomp_prog *seccomp, struct nk_cgroup *cg,
-			 const int ns[], int slave, int report, int detach)
-{
-	struct nk_err err = {0};
-	if (nk_cgroup_join(cg, &err) < 0)
-		goto fail;
-	for (size_t i = 0; i < NK_ARRAY_SIZE(namespaces); i++)
-		if (ns[i] >= 0 && setns(ns[i], namespaces[i].flag) < 0) {
-			nk_err_set(&err, errno, "cannot join the container's %s namespace", namespaces[i].file);
-			goto fail;
-		}
-	pid_t pid = fork();
-	if (pid < 0) {
-		nk_err_set(&err, errno, "cannot fork in the container");
-		goto fail;
-	}
-	if (pid == 0) {
-		close(report);
-		if (slave >= 0) {
-			setsid();
-			ioctl(slave, TIOCSCTTY, 0);
-			for (int i = 0; i < 3; i++)
-				dup2(slave, i);
-		}
-		struct nk_launch launch = {.seccomp = seccomp, .report_fd = -1, .keep_fd = -1};
-		int r = nk_process_exec(ps, &launch, &err);
-		dprintf(2, "nook: %s\n", err.msg);
-		_exit(nk_process_exit_code(r));
-	}
-	(void)!write(report, &pid, sizeof(pid));
-	close(report);
-	if (detach)
-		_exit(0);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-fail:
-	dprintf(2, "nook: %s\n", err.msg);
-	_exit(NK_EXIT_NOOK_FAILED);
-}
-
-/* A terminal of the container's own devpts when it has one, else of the host's. */
-static int open_terminal(pid_t pid, int *master, int *slave, struct nk_err *err)
-{
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/%d/root/dev/pts/ptmx", (int)pid);
-	*master = open(p, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (*master < 0)
-		*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (*master < 0 || unlockpt(*master) < 0 || (*slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-		return nk_err_set(err, errno, "cannot allocate a terminal");
-	return 0;
-}
-
 int nk_oci_exec(const struct nk_oci *rt, const char *id, const struct nk_oci_exec_opts *opts, int *exit_code,
 		struct nk_err *err)
 {
 	struct nk_oci_state st;
 	struct nk_spec ps = {0}, cs = {0};
 	struct nk_seccomp_prog prog = {0};
-	int ns[NK_ARRAY_SIZE(namespaces)], master = -1, slave = -1, report[2] = {-1, -1};
-	for (size_t i = 0; i < NK_ARRAY_SIZE(ns); i++)
+	int ns[NK_EXEC_NS_COUNT], master = -1, slave = -1, report[2] = {-1, -1};
+	for (size_t i = 0; i < NK_EXEC_NS_COUNT; i++)
 		ns[i] = -1;
 	*exit_code = NK_EXIT_NOOK_FAILED;
 	int r = nk_oci_state_read(rt, id, &st, err);
@@ -205,7 +138,7 @@ int nk_oci_exec(const struct nk_oci *rt, const char *id, const struct nk_oci_exe
 		r = nk_err_msg(err, EINVAL, "a terminal needs --console-socket");
 		goto out;
 	}
-	if (ps.terminal && (r = open_terminal(st.pid, &master, &slave, err)) < 0)
+	if (ps.terminal && (r = nk_exec_open_terminal(st.pid, 1, &master, &slave, err)) < 0)
 		goto out;
 	if (pipe2(report, O_CLOEXEC) < 0) {
 		r = nk_err_set(err, errno, "cannot create a pipe");
@@ -220,10 +153,13 @@ int nk_oci_exec(const struct nk_oci *rt, const char *id, const struct nk_oci_exe
 		close(report[0]);
 		if (master >= 0)
 			close(master);
-		intermediate(&ps, cs.seccomp_json ? &prog : NULL, &cg, ns, slave, report[1], opts->detach);
+		/* Detached, the process outlives this child: the caller's subreaper adopts it. */
+		struct nk_exec_child child = {.spec = &ps, .seccomp = cs.seccomp_json ? &prog : NULL, .ns_fds = ns,
+					      .cg = &cg, .slave = slave, .report_fd = report[1], .detach = opts->detach};
+		nk_exec_child_run(&child);
 	}
 	nk_closep(&report[1]);
-	pid_t pid = 0;
+	int32_t pid = 0;
 	if (nk_read_full(report[0], &pid, sizeof(pid)) != sizeof(pid)) {
 		int status = 0;
 		waitpid(mid, &status, 0);
@@ -242,7 +178,7 @@ int nk_oci_exec(const struct nk_oci *rt, const char *id, const struct nk_oci_exe
 	if (r == 0)
 		*exit_code = opts->detach ? 0 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 out:
-	for (size_t i = 0; i < NK_ARRAY_SIZE(ns); i++)
+	for (size_t i = 0; i < NK_EXEC_NS_COUNT; i++)
 		nk_closep(&ns[i]);
 	nk_closep(&master);
 	nk_closep(&slave);

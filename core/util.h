@@ -51,6 +51,8 @@ int nk_rm_rf(const char *path, struct nk_err *err) NK_MUST_CHECK;
 
 /* Write all of buf, retrying on EINTR and short writes. */
 int nk_write_all(int fd, const void *buf, size_t len);
+/* Read exactly len bytes at off (pread, retrying on EINTR and short reads); -EIO at EOF. */
+int nk_pread_exact(int fd, void *buf, size_t len, uint64_t off);
 /* Read exactly len bytes unless EOF comes first; returns bytes read or -errno. */
 ssize_t nk_read_full(int fd, void *buf, size_t len);
 

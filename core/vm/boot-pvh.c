@@ -100,28 +100,12 @@ int nk_pvh_parse_notes(const uint8_t *notes, size_t len, uint64_t align, uint32_
 	return 0;
 }
 
-static int pread_exact(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 int nk_pvh_find_entry(int fd, uint64_t fsize, const char *path, uint32_t *entry, struct nk_err *err)
 {
 	Elf64_Ehdr eh;
 	if (fsize < sizeof(eh))
 		return nk_err_msg(err, ENOEXEC, "%s is too small to be an ELF file", path);
-	int r = pread_exact(fd, &eh, sizeof(eh), 0);
+	int r = nk_pread_exact(fd, &eh, sizeof(eh), 0);
 	if (r < 0)
 		return nk_err_set(err, -r, "reading %s", path);
 	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
@@ -132,7 +116,7 @@ int nk_pvh_find_entry(int fd, uint64_t fsize, const char *path, uint32_t *entry,
 	if (eh.e_phoff > fsize || (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > fsize - eh.e_phoff)
 		return nk_err_msg(err, ENOEXEC, "%s: program headers lie past the end", path);
 	Elf64_Phdr ph[64];
-	r = pread_exact(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), eh.e_phoff);
+	r = nk_pread_exact(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), eh.e_phoff);
 	if (r < 0)
 		return nk_err_set(err, -r, "reading %s", path);
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
@@ -151,7 +135,7 @@ int nk_pvh_find_entry(int fd, uint64_t fsize, const char *path, uint32_t *entry,
 		nk_autofree uint8_t *buf = malloc(p->p_filesz);
 		if (!buf)
 			return nk_err_set(err, ENOMEM, "reading the notes of %s", path);
-		r = pread_exact(fd, buf, p->p_filesz, p->p_offset);
+		r = nk_pread_exact(fd, buf, p->p_filesz, p->p_offset);
 		if (r < 0)
 			return nk_err_set(err, -r, "reading %s", path);
 		r = nk_pvh_parse_notes(buf, p->p_filesz, p->p_align, entry, err);

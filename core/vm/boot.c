@@ -55,22 +55,6 @@ static uint8_t *zero_page(const struct nk_vm_mem *mem)
 	return nk_vm_mem_ptr(mem, NK_BOOT_ZERO_PAGE, 4096);
 }
 
-static int pread_full(int fd, void *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 static void e820_add(uint8_t *zp, uint64_t addr, uint64_t size, uint32_t type)
 {
 	uint8_t n = zp[ZP_E820_ENTRIES];
@@ -114,7 +98,7 @@ static int load_bzimage(const struct nk_vm_mem *mem, int fd, uint64_t fsize, con
 	memset(hdr, 0, sizeof(hdr));
 	if (fsize < 0x400)
 		return nk_err_msg(err, ENOEXEC, "%s is too small to be a kernel", path);
-	int r = pread_full(fd, hdr, sizeof(hdr), 0);
+	int r = nk_pread_exact(fd, hdr, sizeof(hdr), 0);
 	if (r < 0)
 		return nk_err_set(err, -r, "reading %s", path);
 	if (get16(hdr + ZP_BOOT_FLAG) != 0xaa55 || get32(hdr + ZP_HEADER) != HDRS_MAGIC)
@@ -143,7 +127,7 @@ static int load_bzimage(const struct nk_vm_mem *mem, int fd, uint64_t fsize, con
 		return nk_err_msg(err, EFBIG, "%s needs %llu MiB from 1 MiB up; the guest has %llu MiB",
 				  path, (unsigned long long)(need >> 20) + 1,
 				  (unsigned long long)(mem->size >> 20));
-	r = pread_full(fd, dst, pm_size, (off_t)pm_off);
+	r = nk_pread_exact(fd, dst, pm_size, (off_t)pm_off);
 	if (r < 0)
 		return nk_err_set(err, -r, "reading %s", path);
 
@@ -174,7 +158,7 @@ static int load_elf(const struct nk_vm_mem *mem, int fd, uint64_t fsize, const c
 	Elf64_Ehdr eh;
 	if (fsize < sizeof(eh))
 		return nk_err_msg(err, ENOEXEC, "%s is too small to be a kernel", path);
-	int r = pread_full(fd, &eh, sizeof(eh), 0);
+	int r = nk_pread_exact(fd, &eh, sizeof(eh), 0);
 	if (r < 0)
 		return nk_err_set(err, -r, "reading %s", path);
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
@@ -185,7 +169,7 @@ static int load_elf(const struct nk_vm_mem *mem, int fd, uint64_t fsize, const c
 	Elf64_Phdr ph[64];
 	if (eh.e_phoff > fsize || (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > fsize - eh.e_phoff)
 		return nk_err_msg(err, ENOEXEC, "%s: program headers lie past the end", path);
-	r = pread_full(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), (off_t)eh.e_phoff);
+	r = nk_pread_exact(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), (off_t)eh.e_phoff);
 	if (r < 0)
 		return nk_err_set(err, -r, "reading %s", path);
 	uint64_t lo = UINT64_MAX, hi = 0;
@@ -203,7 +187,7 @@ static int load_elf(const struct nk_vm_mem *mem, int fd, uint64_t fsize, const c
 					  path, i, (unsigned long long)p->p_paddr,
 					  (unsigned long long)p->p_memsz, (unsigned long long)(mem->size >> 20));
 		if (p->p_filesz) {
-			r = pread_full(fd, dst, p->p_filesz, (off_t)p->p_offset);
+			r = nk_pread_exact(fd, dst, p->p_filesz, (off_t)p->p_offset);
 			if (r < 0)
 				return nk_err_set(err, -r, "reading %s", path);
 		}
@@ -258,7 +242,7 @@ int nk_boot_load_kernel(const struct nk_vm_mem *mem, const char *path, struct nk
 	if (!S_ISREG(st.st_mode))
 		return nk_err_msg(err, EINVAL, "kernel %s is not a regular file", path);
 	unsigned char magic[4] = {0};
-	int r = pread_full(fd, magic, sizeof(magic), 0);
+	int r = nk_pread_exact(fd, magic, sizeof(magic), 0);
 	if (r < 0)
 		return nk_err_set(err, -r, "reading kernel %s", path);
 	if (memcmp(magic, ELFMAG, SELFMAG) == 0)
@@ -290,7 +274,7 @@ int nk_boot_load_initrd(const struct nk_vm_mem *mem, const char *path, struct nk
 	uint8_t *dst = nk_vm_mem_ptr(mem, addr, size);
 	if (!dst)
 		return nk_err_msg(err, EFBIG, "initrd %s does not fit in guest memory", path);
-	int r = pread_full(fd, dst, size, 0);
+	int r = nk_pread_exact(fd, dst, size, 0);
 	if (r < 0)
 		return nk_err_set(err, -r, "reading initrd %s", path);
 	img->initrd_addr = addr;

@@ -1,5 +1,6 @@
 /* KVM binary stats: parse the header and descriptor block, then pread the data block. */
 #include "core/vm/kvm-stats.h"
+#include "core/util.h"
 #include "core/vm/vmm-internal.h"
 
 #include <errno.h>
@@ -13,28 +14,12 @@
 #define MAX_DESC 4096
 #define MAX_NAME 1024
 
-static int pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 int nk_kvm_stats_open(struct nk_kvm_stats *s, int fd, struct nk_err *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	struct kvm_stats_header h;
-	int r = pread_all(fd, &h, sizeof(h), 0);
+	int r = nk_pread_exact(fd, &h, sizeof(h), 0);
 	if (r < 0) {
 		close(fd);
 		return nk_err_set(err, -r, "reading the KVM stats header");
@@ -53,7 +38,7 @@ int nk_kvm_stats_open(struct nk_kvm_stats *s, int fd, struct nk_err *err)
 		close(fd);
 		return nk_err_set(err, ENOMEM, "reading the KVM stats descriptors");
 	}
-	r = pread_all(fd, raw, one * h.num_desc, h.desc_offset);
+	r = nk_pread_exact(fd, raw, one * h.num_desc, h.desc_offset);
 	if (r < 0) {
 		free(raw);
 		free(desc);
@@ -104,7 +89,7 @@ int nk_kvm_stats_read(const struct nk_kvm_stats *s, uint64_t *values, struct nk_
 	uint64_t *data = malloc(s->data_size);
 	if (!data)
 		return nk_err_set(err, ENOMEM, "reading KVM stats");
-	int r = pread_all(s->fd, data, s->data_size, s->data_offset);
+	int r = nk_pread_exact(s->fd, data, s->data_size, s->data_offset);
 	if (r < 0) {
 		free(data);
 		return nk_err_set(err, -r, "reading KVM stats");

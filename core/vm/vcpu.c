@@ -170,40 +170,51 @@ static struct kvm_segment seg(uint16_t sel, uint8_t type, int code64)
 	return s;
 }
 
+/* What both entries share: flat segments over the boot GDT (cs code, NK_BOOT_DS data), a
+ * busy TSS, no IDT. */
+static int flat_sregs(struct nk_vcpu *c, uint16_t cs, int code64, struct kvm_sregs *sr, struct nk_err *err)
+{
+	if (ioctl(c->fd, KVM_GET_SREGS, sr) < 0)
+		return nk_err_set(err, errno, "KVM_GET_SREGS");
+	sr->cs = seg(cs, 0xb, code64);
+	sr->ds = sr->es = sr->fs = sr->gs = sr->ss = seg(NK_BOOT_DS, 0x3, 0);
+	sr->tr = seg(NK_BOOT_TSS, 0xb, 0);
+	sr->tr.s = 0;
+	sr->tr.limit = 0x67;
+	sr->tr.g = 0;
+	sr->tr.db = 0;
+	sr->gdt.base = NK_BOOT_GDT;
+	sr->gdt.limit = 6 * 8 - 1;
+	sr->idt.base = 0;
+	sr->idt.limit = 0;
+	return 0;
+}
+
+/* Interrupts off, everything else zero but what the entry hands over. */
+static int entry_regs(struct nk_vcpu *c, struct kvm_regs *regs, struct nk_err *err)
+{
+	regs->rflags = 0x2;
+	if (ioctl(c->fd, KVM_SET_REGS, regs) < 0)
+		return nk_err_set(err, errno, "KVM_SET_REGS");
+	return 0;
+}
+
 /* The 64-bit boot protocol's entry state: long mode with paging on the identity
  * tables, flat __BOOT_CS/__BOOT_DS, interrupts off, rsi = the zero page. */
 int nk_vcpu_boot_regs(struct nk_vcpu *c, uint64_t entry, uint64_t zero_page, struct nk_err *err)
 {
 	struct kvm_sregs sr;
-	if (ioctl(c->fd, KVM_GET_SREGS, &sr) < 0)
-		return nk_err_set(err, errno, "KVM_GET_SREGS");
-	sr.cs = seg(NK_BOOT_CS, 0xb, 1);
-	sr.ds = sr.es = sr.fs = sr.gs = sr.ss = seg(NK_BOOT_DS, 0x3, 0);
-	sr.tr = seg(NK_BOOT_TSS, 0xb, 0);
-	sr.tr.s = 0;
-	sr.tr.limit = 0x67;
-	sr.tr.g = 0;
-	sr.tr.db = 0;
-	sr.gdt.base = NK_BOOT_GDT;
-	sr.gdt.limit = 6 * 8 - 1;
-	sr.idt.base = 0;
-	sr.idt.limit = 0;
+	int r = flat_sregs(c, NK_BOOT_CS, 1, &sr, err);
+	if (r < 0)
+		return r;
 	sr.cr3 = NK_BOOT_PML4;
 	sr.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
 	sr.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 	sr.efer = EFER_LME | EFER_LMA | EFER_SCE;
 	if (ioctl(c->fd, KVM_SET_SREGS, &sr) < 0)
 		return nk_err_set(err, errno, "KVM_SET_SREGS (long mode)");
-	struct kvm_regs regs;
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = entry;
-	regs.rsi = zero_page;
-	regs.rsp = NK_BOOT_STACK;
-	regs.rbp = NK_BOOT_STACK;
-	regs.rflags = 0x2;
-	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
-		return nk_err_set(err, errno, "KVM_SET_REGS");
-	return 0;
+	struct kvm_regs regs = {.rip = entry, .rsi = zero_page, .rsp = NK_BOOT_STACK, .rbp = NK_BOOT_STACK};
+	return entry_regs(c, &regs, err);
 }
 
 /* The PVH entry state: 32-bit protected mode, paging off, flat code (NK_PVH_CS) and data
@@ -212,33 +223,17 @@ int nk_vcpu_boot_regs(struct nk_vcpu *c, uint64_t entry, uint64_t zero_page, str
 int nk_vcpu_pvh_regs(struct nk_vcpu *c, uint32_t entry, uint32_t start_info, struct nk_err *err)
 {
 	struct kvm_sregs sr;
-	if (ioctl(c->fd, KVM_GET_SREGS, &sr) < 0)
-		return nk_err_set(err, errno, "KVM_GET_SREGS");
-	sr.cs = seg(NK_PVH_CS, 0xb, 0);
-	sr.ds = sr.es = sr.fs = sr.gs = sr.ss = seg(NK_BOOT_DS, 0x3, 0);
-	sr.tr = seg(NK_BOOT_TSS, 0xb, 0);
-	sr.tr.s = 0;
-	sr.tr.limit = 0x67;
-	sr.tr.g = 0;
-	sr.tr.db = 0;
-	sr.gdt.base = NK_BOOT_GDT;
-	sr.gdt.limit = 6 * 8 - 1;
-	sr.idt.base = 0;
-	sr.idt.limit = 0;
+	int r = flat_sregs(c, NK_PVH_CS, 0, &sr, err);
+	if (r < 0)
+		return r;
 	sr.cr0 = CR0_PE | CR0_ET;
 	sr.cr3 = 0;
 	sr.cr4 = 0;
 	sr.efer = 0;
 	if (ioctl(c->fd, KVM_SET_SREGS, &sr) < 0)
 		return nk_err_set(err, errno, "KVM_SET_SREGS (32-bit protected mode)");
-	struct kvm_regs regs;
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = entry;
-	regs.rbx = start_info;
-	regs.rflags = 0x2;
-	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
-		return nk_err_set(err, errno, "KVM_SET_REGS");
-	return 0;
+	struct kvm_regs regs = {.rip = entry, .rbx = start_info};
+	return entry_regs(c, &regs, err);
 }
 
 void nk_vcpus_kick(struct nk_vm *vm)
