@@ -6,22 +6,11 @@ import subprocess
 import time
 
 import pytest
+from nooktest import wait_until as wait_for
 
 NOOK = os.path.abspath(os.environ.get("NOOK_BIN")
                        or os.path.join(os.path.dirname(__file__), "..", "..", "nook"))
 HIERARCHIES = ("memory", "pids", "cpu", "cpuacct", "freezer", "blkio")
-
-
-def wait_for(pred, timeout=10.0, interval=0.05, what="condition"):
-    """Poll pred() until it returns something truthy; fail with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def pid_alive(pid):

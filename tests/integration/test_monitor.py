@@ -7,20 +7,10 @@ import subprocess
 import time
 
 import pytest
+from nooktest import wait_until as wait_for
 
 HIERARCHIES = ("memory", "pids", "cpu", "cpuacct", "freezer", "blkio")
 MiB = 1024 * 1024
-
-
-def wait_for(pred, timeout=10.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def proc_stat(pid):

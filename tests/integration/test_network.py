@@ -31,19 +31,10 @@ import urllib.request
 import pytest
 
 from conftest import Nook, remove_networks
+from nooktest import wait_for
 
 TAG = f"n{os.getpid() % 100000}"  # at most 6 characters: room for a suffix in 12
 _serial = itertools.count()
-
-
-def wait_for(predicate, timeout=10.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 def uniq(word):

@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from conftest import NOOK, skip_or_fail
+from nooktest import wait_until
 
 BUSYBOX = "/bin/busybox"
 APPLETS = ("sh", "echo", "sleep", "cat", "ls", "id", "ps", "true", "false", "tty", "mkdir", "hostname",
@@ -26,15 +27,7 @@ DEFAULT_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CA
 
 
 def wait_for(pred, timeout=20, what="condition"):
-    """Poll pred until it is true; the bound only stops a hung test, it asserts no timing."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    return wait_until(pred, timeout, what)
 
 
 def cgroup_dirs(relpath):

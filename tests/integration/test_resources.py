@@ -5,6 +5,7 @@ import os
 import time
 
 import pytest
+from nooktest import wait_for
 
 
 def cgroup_file(nook, name, controller, filename):
@@ -19,16 +20,6 @@ def cgroup_file(nook, name, controller, filename):
 def read(path):
     with open(path) as f:
         return f.read().strip()
-
-
-def wait_for(predicate, timeout=10.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 def stats(nook, name):

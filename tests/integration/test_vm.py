@@ -9,6 +9,7 @@ import time
 import pytest
 
 from conftest import NOOK
+from nooktest import wait_for
 
 GUEST = os.path.join(os.path.dirname(NOOK), "build", "vm-guest", "guest.bin")
 
@@ -22,15 +23,6 @@ def guest():
 def vm(nook, *args, cmdline=None, **kw):
     extra = ["--cmdline", cmdline] if cmdline else []
     return nook("run", "--vm", "--kernel", GUEST, *extra, *args, **kw)
-
-
-def wait_for(pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 def test_vm_boots_the_guest_and_reports_its_console(nook):

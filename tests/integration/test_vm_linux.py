@@ -5,11 +5,11 @@ whatever NOOK_MUST_WORK says (the test guest in test_vm*.py proves the device mo
 import os
 import re
 import subprocess
-import time
 
 import pytest
 
 from conftest import NOOK
+from nooktest import wait_for
 
 PVM_REASON = "needs hardware virtualization (VT-x/AMD-V); this host's KVM is PVM"
 
@@ -38,15 +38,6 @@ def linux(nook):
         pytest.skip("apt cannot fetch the kernel package here: " + p.stderr.strip())
     nook.kernel_version = p.stdout.strip()
     return nook
-
-
-def wait_for(pred, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return pred()
 
 
 def test_boots_to_a_shell_and_uname_shows_the_guest_kernel(linux):

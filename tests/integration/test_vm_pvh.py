@@ -5,11 +5,11 @@ and initrd from the start info. Through runvm (the VMM alone) and through `nook 
 import os
 import re
 import subprocess
-import time
 
 import pytest
 
 from conftest import NOOK, skip_or_fail
+from nooktest import wait_for
 
 ROOT = os.path.dirname(NOOK)
 BUILD = os.environ.get("NOOK_VM_BUILD") or os.path.join(ROOT, "build", "vm-guest")
@@ -108,15 +108,6 @@ def test_pvh_asked_of_a_kernel_without_the_note_is_refused():
     # Left to choose, the VMM boots them through the 64-bit protocol.
     rc, out, err = runvm("--cmdline", "nook.mode=minimal", image=GUEST_BZ)
     assert rc == 0 and "runvm: boot=linux64" in err, err
-
-
-def wait_for(pred, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 def test_nook_run_vm_boots_through_pvh_and_inspect_names_it(nook):

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from conftest import NOOK
+from nooktest import wait_for
 
 GUEST = os.path.join(os.path.dirname(NOOK), "build", "vm-guest", "guest.bin")
 MIB = 1 << 20
@@ -19,15 +20,6 @@ MIB = 1 << 20
 @pytest.fixture(scope="module", autouse=True)
 def guest():
     subprocess.run(["make", "-s", "build/vm-guest/guest.bin"], cwd=os.path.dirname(NOOK), check=True)
-
-
-def wait_for(pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 def start_waiting_vm(nook, name, *args):

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -159,3 +160,23 @@ def remove_cgroup_path(relpath):
                 os.rmdir(os.path.join(top, *parts[:depth]))
             except OSError:
                 pass
+
+
+def wait_for(pred, timeout=10.0, step=0.05):
+    """pred's first truthy value within timeout, else its last (falsy) one. The bound only
+    stops a hung test; no test asserts on timing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(step)
+    return pred()
+
+
+def wait_until(pred, timeout=10.0, what="condition", step=0.05):
+    """wait_for, failing the test (naming what it waited for) when the time runs out."""
+    value = wait_for(pred, timeout, step)
+    if not value:
+        pytest.fail(f"timed out after {timeout}s waiting for {what}")
+    return value
