@@ -30,8 +30,9 @@ CYCLES=${CYCLES:-20}
 VERBOSE=${VERBOSE:-0}
 TAG=nookbench-$$
 
-die() { echo "startup.sh: $*" >&2; exit 1; }
-say() { echo "== $*" >&2; }
+BENCH=startup.sh
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
 [[ $(id -u) == 0 ]] || die "run as root (containers, namespaces, cgroups)"
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 20 ]] || die "RUNS must be a number >= 20"
@@ -78,26 +79,7 @@ cleanup() {
 		find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -depth -type d -name "$id" \
 			-exec rmdir {} + &>/dev/null
 	done
-	# nook instances left in the private NOOK_ROOT
-	if [[ -d $NOOK_ROOT/instances ]]; then
-		local names
-		names=$("$NOOK_BIN" ls -a --json 2>/dev/null |
-			$PY -c 'import json,sys; print(" ".join(i["name"] for i in json.load(sys.stdin)))' 2>/dev/null)
-		# shellcheck disable=SC2086 # names are [a-zA-Z0-9_.-] words
-		[[ -n $names ]] && "$NOOK_BIN" rm -f $names &>/dev/null
-		# the root's default network: its own bridge and firewall table
-		"$NOOK_BIN" net rm nook &>/dev/null
-	fi
-	# mounts under the scratch dir, deepest first, then the dir itself
-	local m
-	while read -r m; do
-		umount -l "$m" &>/dev/null
-	done < <(findmnt -rn -o TARGET | grep -F "$W" | sort -r)
-	if findmnt -rn -o TARGET | grep -qF "$W"; then
-		echo "startup.sh: mounts remain under $W; not removing it" >&2
-	else
-		rm -rf --one-file-system "$W"
-	fi
+	bench_remove_scratch
 	exit "$rc"
 }
 trap cleanup EXIT

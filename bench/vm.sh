@@ -35,8 +35,9 @@ QEMU_MACHINE=${QEMU_MACHINE:-microvm}
 GUEST=$REPO/build/vm-guest/guest.bin
 RUNVM=$REPO/build/vm-guest/runvm
 
-die() { echo "vm.sh: $*" >&2; exit 1; }
-say() { echo "== $*" >&2; }
+BENCH=vm.sh
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
 [[ $(id -u) == 0 ]] || die "run as root (KVM, cgroups, namespaces)"
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 3 ]] || die "RUNS must be a number >= 3"
@@ -78,22 +79,7 @@ cleanup() {
 	while read -r pid; do
 		kill "$pid" &>/dev/null
 	done <"$QEMU_PIDS"
-	if [[ -d $NOOK_ROOT/instances ]]; then
-		local names
-		names=$("$NOOK_BIN" ls -a --json 2>/dev/null |
-			$PY -c 'import json,sys; print(" ".join(i["name"] for i in json.load(sys.stdin)))' 2>/dev/null)
-		# shellcheck disable=SC2086 # names are [a-zA-Z0-9_.-] words
-		[[ -n $names ]] && "$NOOK_BIN" rm -f $names &>/dev/null
-	fi
-	local m
-	while read -r m; do
-		umount -l "$m" &>/dev/null
-	done < <(findmnt -rn -o TARGET | grep -F "$W" | sort -r)
-	if findmnt -rn -o TARGET | grep -qF "$W"; then
-		echo "vm.sh: mounts remain under $W; not removing it" >&2
-	else
-		rm -rf --one-file-system "$W"
-	fi
+	bench_remove_scratch
 	exit "$rc"
 }
 trap cleanup EXIT
