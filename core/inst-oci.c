@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "instance.h"
 #include "oci.h"
@@ -14,6 +15,14 @@ const char *nk_inst_oci_root(void)
 {
 	const char *root = getenv("NOOK_OCI_ROOT");
 	return root && *root ? root : NK_OCI_DEFAULT_ROOT;
+}
+
+uint64_t nk_inst_oci_stamp(void)
+{
+	struct stat st;
+	if (stat(nk_inst_oci_root(), &st) < 0)
+		return 0;
+	return (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
 }
 
 static enum nk_status status_of(const char *s)

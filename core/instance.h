@@ -3,6 +3,7 @@
 #define NOOK_INSTANCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "paths.h"
@@ -50,6 +51,8 @@ int nk_inst_list(const struct nk_paths *paths, nk_inst_visit_fn visit, void *opa
 
 /* OCI runtime containers (inst-oci.c), under NOOK_OCI_ROOT or /run/nook-runtime. */
 const char *nk_inst_oci_root(void);
+/* The root's modification time (ns): it changes when a container is created or deleted. */
+uint64_t nk_inst_oci_stamp(void);
 int nk_inst_oci_get(const char *id, struct nk_instance_info *info, struct nk_err *err) NK_MUST_CHECK;
 void nk_inst_oci_list(nk_inst_visit_fn visit, void *opaque);
 /* nk_inst_get, falling back to an OCI runtime container of that id (for ls, stats, dashboard). */

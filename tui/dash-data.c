@@ -280,7 +280,14 @@ void dash_data_check_alive(struct nk_dash *d)
 	if (now - d->last_alive_ns < ALIVE_CHECK_NS)
 		return;
 	d->last_alive_ns = now;
-	if (!d->watching) {
+	/* Runtime containers (kind oci) are not watched: a change of their root, or any of
+	 * them listed (their status lives in their own directories), means a fresh listing. */
+	uint64_t stamp = nk_inst_oci_stamp();
+	int have_oci = 0;
+	for (size_t i = 0; i < d->nrows && !have_oci; i++)
+		have_oci = !strcmp(d->rows[i]->info.kind, "oci");
+	if (!d->watching || stamp != d->oci_stamp || have_oci) {
+		d->oci_stamp = stamp;
 		d->reload_all = 1;
 		return;
 	}
@@ -346,6 +353,7 @@ int dash_data_open(struct nk_dash *d)
 	if (!d->watching)
 		dash_msg(d, 1, "%s; the list refreshes every few seconds instead", err.msg);
 	d->reload_all = 1;
+	d->oci_stamp = nk_inst_oci_stamp();
 	dash_data_apply(d);
 	/* Memory and pids show at once; CPU%, a rate, a second later. */
 	dash_data_sample(d);

@@ -224,6 +224,7 @@ struct nk_dash {
 	size_t npending, pending_cap;
 	int reload_all;
 	uint64_t last_sample_ns, last_alive_ns;
+	uint64_t oci_stamp;      /* the OCI runtime root's mtime when last listed */
 	struct nk_host_info host;
 	struct nk_host_load load;
 	int have_load;

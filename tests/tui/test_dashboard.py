@@ -298,11 +298,13 @@ def test_runtime_container_shows_with_live_numbers(nook, dashboard, tmp_path):
     make_oci_bundle(str(bundle), ["sh", "-c", "while :; do :; done"], cgroup)
     root = nook.env["NOOK_OCI_ROOT"]
     try:
+        # Made after the dashboard opened: the runtime's root is not watched, but looked at.
+        s = dashboard(120, 30)
+        s.wait("No instances yet")
         with open(tmp_path / "out", "w") as out:
             subprocess.run([NOOK, "oci", "--root", root, "create", "--bundle", str(bundle), "spin"], env=nook.env,
                            stdin=subprocess.DEVNULL, stdout=out, stderr=out, check=True, timeout=30)
         nook("oci", "--root", root, "start", "spin", check=True)
-        s = dashboard(120, 30)
         # CPU% needs two samples; a busy loop shows a real share of a core.
         s.wait_row("spin", r"\boci\s+running\s.*\s[1-9]\d*\.\d\s", timeout=15)
         s.keys("s")
