@@ -109,12 +109,14 @@ void nk_vm_disk_forget_image(const struct nk_paths *paths, const char *image)
 		return;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		/* NAME-INO-CTIME-SIZE.ext4 exactly: "web" must not take "web-2"'s disks. */
+		/* NAME-INO-CTIME-SIZE.ext4 exactly, or its .tmp-PID left by a mkfs that was
+		 * killed: "web" must not take "web-2"'s disks. */
 		unsigned long long ino, ctime, size;
 		int end = 0;
 		const char *rest = e->d_name + strlen(prefix);
 		if (!strncmp(e->d_name, prefix, strlen(prefix)) &&
-		    sscanf(rest, "%llx-%llx-%llu.ext4%n", &ino, &ctime, &size, &end) == 3 && rest[end] == '\0')
+		    sscanf(rest, "%llx-%llx-%llu.ext4%n", &ino, &ctime, &size, &end) == 3 &&
+		    (rest[end] == '\0' || !strncmp(rest + end, ".tmp-", 5)))
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);
