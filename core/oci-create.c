@@ -164,7 +164,9 @@ static int create_in_dir(struct create_ctx *c, const char *id, const struct nk_o
 	snprintf(c->st.cgroup, sizeof(c->st.cgroup), "%s", cg->relpath);
 	free(spec->cgroups_path);
 	spec->cgroups_path = strdup(cg->relpath);
-	if ((r = cg->ops->supports(cg, &spec->limits, err)) < 0)
+	/* Recorded before anything exists on the host: a create killed from here on leaves a
+	 * record that `delete --force` follows to the cgroup (pid 0 reads as stopped). */
+	if ((r = cg->ops->supports(cg, &spec->limits, err)) < 0 || (r = nk_oci_state_write(rt, &c->st, err)) < 0)
 		return r;
 
 	struct nk_seccomp_prog prog = {0};

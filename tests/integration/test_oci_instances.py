@@ -1,6 +1,7 @@
 """Containers made through the OCI runtime interface show in nook's own views (ls, stats)
 as kind "oci", and nook's lifecycle commands point to their engine instead of acting."""
 import json
+import os
 import subprocess
 import uuid
 
@@ -83,3 +84,26 @@ def test_long_engine_ids_are_shown_and_found_by_their_first_twelve(nook, oci, tm
     stats = json.loads(nook("stats", "--no-stream", "--json", cid[:12], check=True).stdout)
     row = stats[0] if isinstance(stats, list) else stats
     assert row["pids"] >= 1
+
+
+def test_delete_force_follows_the_record_of_a_create_that_was_killed(nook, oci):
+    """create records the container (pid 0, its cgroup) before it makes anything on the
+    host; delete --force of such a record removes the cgroup a killed create left."""
+    import os
+    cid = "killed" + uuid.uuid4().hex[:8]
+    cgroup = f"nook-test-oci-ls/{cid}"
+    base = "/sys/fs/cgroup"
+    v2 = os.path.exists(os.path.join(base, "cgroup.controllers"))
+    made = [os.path.join(base, cgroup)] if v2 else [os.path.join(base, h, cgroup) for h in ("memory", "pids")]
+    oci.made.append((cid, cgroup))
+    for d in made:
+        os.makedirs(d)
+    rec = os.path.join(nook.env["NOOK_OCI_ROOT"], cid)
+    os.makedirs(rec)
+    with open(os.path.join(rec, "state.json"), "w") as f:
+        json.dump({"id": cid, "pid": 0, "pid_start": 0, "bundle": "/nonexistent", "rootfs": "/nonexistent",
+                   "created": 0, "cgroup": cgroup}, f)
+    assert json.loads(oci("state", cid).stdout)["status"] == "stopped"
+    oci("delete", "--force", cid)
+    assert not os.path.exists(rec)
+    assert [d for d in made if os.path.exists(d)] == []
