@@ -89,7 +89,6 @@ def test_long_engine_ids_are_shown_and_found_by_their_first_twelve(nook, oci, tm
 def test_delete_force_follows_the_record_of_a_create_that_was_killed(nook, oci):
     """create records the container (pid 0, its cgroup) before it makes anything on the
     host; delete --force of such a record removes the cgroup a killed create left."""
-    import os
     cid = "killed" + uuid.uuid4().hex[:8]
     cgroup = f"nook-test-oci-ls/{cid}"
     base = "/sys/fs/cgroup"
